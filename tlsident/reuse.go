@@ -210,7 +210,7 @@ func (l *loader) checkIssued(path string, chain, caCerts []*x509.Certificate, po
 	if !signedBy(chain[0], chain[1:], caCerts) {
 		return fmt.Errorf("checking %s against %s: %w: %w", path, l.paths.CA, ErrNotSignedByCA, verr)
 	}
-	l.log.Warn("certificate is signed by the CA but clients that verify it will refuse it",
+	l.log.Warn("certificate is signed by the CA but peers that verify it will refuse it",
 		"file", path, "error", verr.Error())
 	return nil
 }
