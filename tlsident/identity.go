@@ -41,11 +41,11 @@ const (
 // Errors that Load wraps when an existing set is present but unusable; the
 // wrapping error names the file.
 var (
-	// ErrMalformed: a file holds no usable PEM certificate or private key.
+	// ErrMalformed means a file holds no usable PEM certificate or private key.
 	ErrMalformed = errors.New("malformed PEM file")
-	// ErrKeyMismatch: a private key does not belong to its certificate.
+	// ErrKeyMismatch means a private key does not belong to its certificate.
 	ErrKeyMismatch = errors.New("private key does not match certificate")
-	// ErrNotSignedByCA: server.pem does not chain to a certificate in ca.pem.
+	// ErrNotSignedByCA means server.pem does not chain to a certificate in ca.pem.
 	ErrNotSignedByCA = errors.New("certificate not signed by the CA")
 )
 
