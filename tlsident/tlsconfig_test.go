@@ -12,7 +12,7 @@ func TestTLSConfigHandshake(t *testing.T) {
 		host    string // clnrest-host the identity is generated for
 		network string
 		client  *tls.Config // RootCAs is filled in
-		wantVer uint16     // 0: the handshake must fail
+		wantVer uint16      // 0: the handshake must fail
 	}{
 		{"TLS 1.3 by IPv4", "127.0.0.1", "tcp4", &tls.Config{}, tls.VersionTLS13},
 		{"TLS 1.3 by IPv6", "::1", "tcp6", &tls.Config{}, tls.VersionTLS13},
