@@ -1,0 +1,132 @@
+// Package runeauth decides whether a caller's rune may run a request, by
+// asking lightningd's checkrune every time, and turns the answer into the
+// HTTP status and error body that clnrest clients expect.
+//
+// checkrune is never cached: it is stateful in lightningd (it records
+// last use, enforces rate= restrictions and sees blacklists as they
+// change).
+package runeauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/clnrest/clnrest/lnrpc"
+)
+
+// Caller is the part of the lightning-rpc client that runeauth needs.
+type Caller interface {
+	Call(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error)
+}
+
+// Checker runs checkrune for requests.
+type Checker struct {
+	rpc Caller
+}
+
+// NewChecker returns a Checker that asks lightningd through rpc.
+func NewChecker(rpc Caller) *Checker { return &Checker{rpc: rpc} }
+
+// Request is what a rune must allow.
+type Request struct {
+	// Rune is the caller's rune; empty means none was given.
+	Rune string
+	// NodeID is passed to checkrune as nodeid when not empty, for runes
+	// restricted with id=.
+	NodeID string
+	// Method is the lightningd command the caller wants to run.
+	Method string
+	// Params are the command's parameters (a JSON object), checked by
+	// pname/pnum restrictions. Nil means none are sent.
+	Params json.RawMessage
+}
+
+// Error is an authorization refusal: the HTTP status and the JSON-RPC
+// style error object to send.
+type Error struct {
+	Status  int
+	Code    int64
+	Message string
+	// Data is lightningd's error data, passed on unchanged when present.
+	Data json.RawMessage
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// MissingRune is the refusal for a request without a rune, as upstream
+// clnrest answers it.
+func MissingRune() *Error {
+	return &Error{Status: http.StatusForbidden, Code: 1501, Message: "Not authorized: Missing rune"}
+}
+
+// Check returns nil if lightningd's checkrune accepts r. A refusal is an
+// *Error: 403 for a missing rune, 401 with lightningd's error object for
+// anything checkrune rejects. Other failures, such as lightningd being
+// unreachable, are returned wrapped so that the caller can tell them
+// apart (they are never a 401).
+func (c *Checker) Check(ctx context.Context, r Request) error {
+	if r.Rune == "" {
+		return MissingRune()
+	}
+	res, err := c.rpc.Call(ctx, "checkrune", checkruneParams(r))
+	var rpcErr *lnrpc.Error
+	if errors.As(err, &rpcErr) {
+		return &Error{Status: http.StatusUnauthorized, Code: rpcErr.Code, Message: rpcErr.Message, Data: rpcErr.Data}
+	}
+	if err != nil {
+		return fmt.Errorf("checking rune for %s: %w", r.Method, err)
+	}
+	var answer struct {
+		Valid bool `json:"valid"`
+	}
+	if err := json.Unmarshal(res, &answer); err != nil {
+		return fmt.Errorf("reading checkrune's answer %.200s: %w", res, err)
+	}
+	if !answer.Valid {
+		return &Error{Status: http.StatusUnauthorized, Code: 1502, Message: "Rune is not valid"}
+	}
+	return nil
+}
+
+func checkruneParams(r Request) json.RawMessage {
+	var b bytes.Buffer
+	b.Grow(len(r.Rune) + len(r.Method) + len(r.Params) + 64)
+	b.WriteString(`{"rune":`)
+	writeString(&b, r.Rune)
+	if r.NodeID != "" {
+		b.WriteString(`,"nodeid":`)
+		writeString(&b, r.NodeID)
+	}
+	b.WriteString(`,"method":`)
+	writeString(&b, r.Method)
+	if len(r.Params) > 0 {
+		b.WriteString(`,"params":`)
+		b.Write(r.Params)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+func writeString(b *bytes.Buffer, s string) {
+	enc, _ := json.Marshal(s) // a string always marshals
+	b.Write(enc)
+}
+
+// FromHeader returns the rune of an HTTP request: the Rune header, in any
+// letter case. An empty header counts as no rune. Two Rune headers are
+// refused rather than guessed between, since a proxy and a client could
+// disagree on which one counts.
+func FromHeader(h http.Header) (string, *Error) {
+	values := h.Values("Rune")
+	switch {
+	case len(values) > 1:
+		return "", &Error{Status: http.StatusBadRequest, Code: 1501, Message: "Not authorized: more than one Rune header"}
+	case len(values) == 0 || values[0] == "":
+		return "", MissingRune()
+	}
+	return values[0], nil
+}

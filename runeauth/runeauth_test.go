@@ -1,0 +1,140 @@
+package runeauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/clnrest/clnrest/lnrpc"
+)
+
+// checkrune answers like lightningd's checkrune would, and records what
+// it was asked.
+type checkrune struct {
+	result json.RawMessage
+	err    error
+	got    json.RawMessage
+}
+
+func (c *checkrune) Call(_ context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
+	if method != "checkrune" {
+		return nil, errors.New("unexpected method " + method)
+	}
+	c.got = params
+	return c.result, c.err
+}
+
+func TestCheck(t *testing.T) {
+	unavailable := fmt.Errorf("lnrpc checkrune: dial /x/lightning-rpc: %w: %w", lnrpc.ErrUnavailable, errors.New("refused"))
+	tests := []struct {
+		name       string
+		req        Request
+		result     string
+		rpcErr     error
+		wantParams string
+		wantStatus int
+		wantCode   int64
+		wantMsg    string
+		wantData   string
+		wantOther  error
+	}{
+		{name: "valid", req: Request{Rune: "r1", Method: "getinfo", Params: json.RawMessage(`{}`)}, result: `{"valid":true}`,
+			wantParams: `{"rune":"r1","method":"getinfo","params":{}}`},
+		{name: "nodeid and params", req: Request{Rune: "r", NodeID: "02ab", Method: "pay", Params: json.RawMessage(`{"amount_msat":18446744073709551615}`)}, result: `{"valid":true}`,
+			wantParams: `{"rune":"r","nodeid":"02ab","method":"pay","params":{"amount_msat":18446744073709551615}}`},
+		{name: "no params", req: Request{Rune: "r", Method: "listclnrest-notifications"}, result: `{"valid":true}`,
+			wantParams: `{"rune":"r","method":"listclnrest-notifications"}`},
+		{name: "missing rune", req: Request{Method: "getinfo"}, wantStatus: 403, wantCode: 1501, wantMsg: "Not authorized: Missing rune"},
+		{name: "not derived", req: Request{Rune: "r", Method: "getinfo"}, rpcErr: &lnrpc.Error{Code: 1501, Message: "Not authorized: Not derived from master"},
+			wantStatus: 401, wantCode: 1501, wantMsg: "Not authorized: Not derived from master"},
+		{name: "restricted keeps data", req: Request{Rune: "r", Method: "getinfo"}, rpcErr: &lnrpc.Error{Code: 1502, Message: "Not permitted: method is equal to getinfo", Data: json.RawMessage(`{"x":1}`)},
+			wantStatus: 401, wantCode: 1502, wantMsg: "Not permitted: method is equal to getinfo", wantData: `{"x":1}`},
+		{name: "valid false", req: Request{Rune: "r", Method: "getinfo"}, result: `{"valid":false}`, wantStatus: 401, wantCode: 1502, wantMsg: "Rune is not valid"},
+		{name: "unavailable is not 401", req: Request{Rune: "r", Method: "getinfo"}, rpcErr: unavailable, wantOther: lnrpc.ErrUnavailable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rpc := &checkrune{result: json.RawMessage(tc.result), err: tc.rpcErr}
+			err := NewChecker(rpc).Check(context.Background(), tc.req)
+			if tc.wantParams != "" && string(rpc.got) != tc.wantParams {
+				t.Errorf("checkrune params: got %s; want %s", rpc.got, tc.wantParams)
+			}
+			if tc.wantOther != nil {
+				var ae *Error
+				if !errors.Is(err, tc.wantOther) || errors.As(err, &ae) {
+					t.Fatalf("got %v; want an error wrapping %v and no auth refusal", err, tc.wantOther)
+				}
+				return
+			}
+			if tc.wantStatus == 0 {
+				if err != nil {
+					t.Fatalf("got %v; want nil", err)
+				}
+				return
+			}
+			var ae *Error
+			if !errors.As(err, &ae) {
+				t.Fatalf("got %v; want *Error", err)
+			}
+			if ae.Status != tc.wantStatus || ae.Code != tc.wantCode || ae.Message != tc.wantMsg || string(ae.Data) != tc.wantData {
+				t.Errorf("got %d %d %q %s; want %d %d %q %s", ae.Status, ae.Code, ae.Message, ae.Data, tc.wantStatus, tc.wantCode, tc.wantMsg, tc.wantData)
+			}
+		})
+	}
+}
+
+func TestFromHeader(t *testing.T) {
+	tests := []struct {
+		name       string
+		header     http.Header
+		want       string
+		wantStatus int
+	}{
+		{"canonical", http.Header{"Rune": {"abc"}}, "abc", 0},
+		{"missing", http.Header{}, "", 403},
+		{"empty", http.Header{"Rune": {""}}, "", 403},
+		{"two", http.Header{"Rune": {"a", "b"}}, "", 400},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := FromHeader(tc.header)
+			if tc.wantStatus != 0 {
+				if err == nil || err.Status != tc.wantStatus {
+					t.Fatalf("got %q %v; want status %d", got, err, tc.wantStatus)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Errorf("got %q %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestUniqueID(t *testing.T) {
+	tests := []struct {
+		name, rune, want string
+		wantOK           bool
+	}{
+		// Runes from lightningd's documentation (doc/schemas/createrune.json).
+		{"id 0", "zFMd1fjhrAYxUeFA54TjloZqOt8JrA_i_nYwIgXkag49MA==", "0", true},
+		{"restricted", mustRune("=2&method=getinfo"), "2", true},
+		{"version", mustRune("=17-1&method^list"), "17", true},
+		{"unpadded", trimPad(mustRune("=5&pnum=0")), "5", true},
+		{"no unique id", mustRune("method=getinfo"), "", false},
+		{"not base64", "!!!", "", false},
+		{"too short", "AAAA", "", false},
+		{"alternatives are not an id", mustRune("=1|method=x"), "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := UniqueID(tc.rune)
+			if got != tc.want || ok != tc.wantOK {
+				t.Errorf("UniqueID(%q): got %q %v; want %q %v", tc.rune, got, ok, tc.want, tc.wantOK)
+			}
+		})
+	}
+}
