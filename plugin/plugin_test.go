@@ -398,4 +398,3 @@ func TestConcurrentWritesNeverInterleave(t *testing.T) {
 		}
 	}
 }
-
