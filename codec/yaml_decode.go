@@ -243,6 +243,9 @@ func yamlScalar(n *yaml.Node) (*value, error) {
 		return numberValue(n.Value), nil
 	}
 	tag := n.ShortTag()
+	if plain && !explicit && tag == "!!str" && radixInt(n.Value) {
+		tag = "!!int" // beyond 64 bits, which go-yaml gives up on
+	}
 	switch tag {
 	case "!!str", "!!binary", "!!timestamp", "!!merge":
 		return stringValue(n.Value), nil
@@ -270,6 +273,13 @@ func yamlScalar(n *yaml.Node) (*value, error) {
 		return stringValue(n.Value), nil
 	}
 	return nil, fmt.Errorf("line %d: %q is not a valid %s", n.Line, n.Value, tag)
+}
+
+// radixInt reports whether s starts like a hexadecimal, octal or binary
+// YAML integer.
+func radixInt(s string) bool {
+	t := strings.TrimLeft(s, "+-")
+	return len(t) > 2 && t[0] == '0' && strings.ContainsRune("xXoObB", rune(t[1]))
 }
 
 // yamlInt normalises a YAML integer to a JSON integer without loss. It
