@@ -42,7 +42,7 @@ func DecodeForm(r io.Reader, lim Limits) (json.RawMessage, error) {
 			return nil, syntaxErr("form", err)
 		}
 	}
-	return f.root.finish().marshal(), nil
+	return f.root.finish(true).marshal(), nil
 }
 
 // formKind is what a formNode has become so far.
@@ -173,28 +173,29 @@ func (n *formNode) add(v *value, field string, list bool) error {
 	return nil
 }
 
-// finish turns the collected fields into a value.
-func (n *formNode) finish() *value {
+// finish turns the collected fields into a value; top (the params) stays an
+// object even when its names are all digits.
+func (n *formNode) finish(top bool) *value {
 	switch n.kind {
 	case formLeaf:
 		return n.leaf
 	case formList:
 		arr := &value{kind: kindArray, items: make([]*value, len(n.items))}
 		for i, item := range n.items {
-			arr.items[i] = item.finish()
+			arr.items[i] = item.finish(false)
 		}
 		return arr
 	case formObject:
-		if order, ok := indexOrder(n.keys); ok {
+		if order, ok := indexOrder(n.keys); ok && !top {
 			arr := &value{kind: kindArray, items: make([]*value, len(order))}
 			for i, pos := range order {
-				arr.items[i] = n.children[pos].finish()
+				arr.items[i] = n.children[pos].finish(false)
 			}
 			return arr
 		}
 		obj := &value{kind: kindObject}
 		for i, key := range n.keys {
-			obj.add(key, n.children[i].finish())
+			obj.add(key, n.children[i].finish(false))
 		}
 		return obj
 	}

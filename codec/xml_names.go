@@ -6,10 +6,11 @@ import (
 	"unicode/utf8"
 )
 
-// xmlName turns a JSON key into an XML element name. Keys that are not XML
-// names (a leading digit, a space, a colon, which would read as a namespace
-// prefix) have each offending character written as _xHHHH_ (or _xHHHHHHHH_
-// beyond U+FFFF), the ISO/IEC 9075 convention that .NET's XmlConvert uses;
+// xmlName turns a JSON key into an XML element name. Keys that are not
+// ASCII XML names (a leading digit, a space, a colon, which would read as a
+// namespace prefix, any non-ASCII character) have each offending character
+// written as _xHHHH_ (or _xHHHHHHHH_ beyond U+FFFF), the ISO/IEC 9075
+// convention that .NET's XmlConvert uses;
 // an underscore that would itself read as the start of such an escape is
 // escaped as _x005F_, and the empty key is written _x_. keyFromXMLName
 // reverses it, so names survive a round trip.
@@ -98,29 +99,16 @@ func leftPad(s string, n int) string {
 	return strings.Repeat("0", n-len(s)) + strings.ToUpper(s)
 }
 
-// isXMLNameStart reports whether r may start an XML 1.0 (fifth edition)
-// name; the colon is left out, since it would read as a namespace prefix.
+// isXMLNameStart reports whether r may start an element name. Only ASCII
+// letters and _ are taken: every XML 1.0 edition and parser (Go's included,
+// which follows the fourth edition's character tables) accepts them; the
+// colon is left out, since it would read as a namespace prefix.
 func isXMLNameStart(r rune) bool {
-	switch {
-	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r == '_':
-		return true
-	case r < 0xC0:
-		return false
-	}
-	return r <= 0xD6 || r >= 0xD8 && r <= 0xF6 || r >= 0xF8 && r <= 0x2FF ||
-		r >= 0x370 && r <= 0x37D || r >= 0x37F && r <= 0x1FFF ||
-		r >= 0x200C && r <= 0x200D || r >= 0x2070 && r <= 0x218F ||
-		r >= 0x2C00 && r <= 0x2FEF || r >= 0x3001 && r <= 0xD7FF ||
-		r >= 0xF900 && r <= 0xFDCF || r >= 0xFDF0 && r <= 0xFFFD ||
-		r >= 0x10000 && r <= 0xEFFFF
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_'
 }
 
-// isXMLNameChar reports whether r may appear in an XML name after the first
-// character (again without the colon).
+// isXMLNameChar reports whether r may appear in an element name after the
+// first character.
 func isXMLNameChar(r rune) bool {
-	switch {
-	case isXMLNameStart(r), r >= '0' && r <= '9', r == '-', r == '.', r == 0xB7:
-		return true
-	}
-	return r >= 0x300 && r <= 0x36F || r >= 0x203F && r <= 0x2040
+	return isXMLNameStart(r) || r >= '0' && r <= '9' || r == '-' || r == '.'
 }

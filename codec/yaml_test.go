@@ -85,7 +85,7 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 func TestEncodeYAML(t *testing.T) {
 	runEncodeCases(t, "YAML", []encodeCase{
 		{name: "listdatastore result",
-			in: `{"datastore":[{"key":["project"],"generation":0,"hex":"636f7265206c696768746e696e67","string":"core lightning"}]}`,
+			in:   `{"datastore":[{"key":["project"],"generation":0,"hex":"636f7265206c696768746e696e67","string":"core lightning"}]}`,
 			want: "datastore:\n- key:\n  - project\n  generation: 0\n  hex: 636f7265206c696768746e696e67\n  string: core lightning\n"},
 		{name: "getinfo id is plain",
 			in:   `{"id":"0266e4598d1d3c415f572a8488830b60f7e744ed9235eb0b1ba93283b315c03518","num_peers":0}`,
@@ -94,7 +94,7 @@ func TestEncodeYAML(t *testing.T) {
 			in:   `{"a":18446744073709551615,"b":-9007199254740993,"c":1.5e300}`,
 			want: "a: 18446744073709551615\nb: -9007199254740993\nc: 1.5e300\n"},
 		{name: "strings that look like other things are quoted",
-			in: `{"a":"123","b":"true","c":"null","d":"","e":"1.5e300","f":"0x1F","g":"~","h":"yes","i":"-1","j":".5","k":"1_000","l":"12:30","m":"2001-12-14","n":"<<"}`,
+			in:   `{"a":"123","b":"true","c":"null","d":"","e":"1.5e300","f":"0x1F","g":"~","h":"yes","i":"-1","j":".5","k":"1_000","l":"12:30","m":"2001-12-14","n":"<<"}`,
 			want: "a: '123'\nb: 'true'\nc: 'null'\nd: ''\ne: '1.5e300'\nf: '0x1F'\ng: '~'\nh: 'yes'\ni: '-1'\nj: '.5'\nk: '1_000'\nl: '12:30'\nm: '2001-12-14'\n'n': '<<'\n"},
 		{name: "strings with indicators are quoted",
 			in:   `{"a":"a: b","b":"# c","c":"- d","d":"e #f","e":" lead","f":"trail ","g":"it's","h":"'q'","i":"*x","j":"[1]","k":"end:","l":"...","m":"@x"}`,
