@@ -170,20 +170,20 @@ type Plugin struct {
 
 	outMu sync.Mutex // protects writes to cfg.Log, keeping them in log order
 
-	mu            sync.Mutex // protects every field below
-	state         pluginState
-	shuttingDown  bool
-	nextID        uint64
-	pending       map[string]chan pluginReply
-	logs          []string
-	logChanged    chan struct{} // closed and replaced on every new log line
-	violations    []string
-	manifest      json.RawMessage
-	parsed        *pluginManifest
-	disabled      string
-	isDisabled    bool
-	exitCode      int
-	readersActive bool
+	mu           sync.Mutex // protects every field below
+	state        pluginState
+	shuttingDown bool
+	nextID       uint64
+	pending      map[string]chan pluginReply
+	logs         []string
+	logChanged   chan struct{} // closed and replaced on every new log line
+	violations   []string
+	manifest     json.RawMessage
+	parsed       *pluginManifest
+	disabled     string
+	isDisabled   bool
+	exitCode     int
+	stdoutOpen   bool // false once stdout hit EOF: no request can be answered
 
 	exited chan struct{} // closed once the process has been reaped
 	done   chan struct{} // closed once the process is reaped and both readers returned
@@ -314,7 +314,7 @@ func (p *Plugin) startupRequest(ctx context.Context, method string, params json.
 	defer timer.Stop()
 	select {
 	case msg := <-reply:
-		if pluginTerminatedReply(msg.fields) != nil {
+		if msg.terminated {
 			return pluginReply{}, fmt.Errorf("%s: plugin exited before replying", method)
 		}
 		return msg, nil
@@ -544,17 +544,6 @@ func parsePluginError(raw json.RawMessage) *PluginError {
 	return &PluginError{Code: code, Message: obj.Message, Data: obj.Data}
 }
 
-func pluginTerminatedReply(msg map[string]json.RawMessage) *PluginError {
-	raw, ok := msg["error"]
-	if !ok {
-		return nil
-	}
-	if perr := parsePluginError(raw); perr.Code == PluginTerminatedCode {
-		return perr
-	}
-	return nil
-}
-
 // sendRequest registers a pending request and writes it. Request ids are
 // strings like lightningd's: "cln:<method>#<n>", or
 // "<prefix>/cln:<method>#<n>" for a forwarded command
@@ -562,7 +551,7 @@ func pluginTerminatedReply(msg map[string]json.RawMessage) *PluginError {
 func (p *Plugin) sendRequest(prefix, method string, params json.RawMessage) (string, chan pluginReply, error) {
 	reply := make(chan pluginReply, 1)
 	p.mu.Lock()
-	if !p.readersActive {
+	if !p.stdoutOpen {
 		p.mu.Unlock()
 		return "", nil, fmt.Errorf("sending %s: %w", method, ErrPluginNotRunning)
 	}
@@ -613,7 +602,9 @@ func (p *Plugin) recordViolation(v string) {
 	p.mu.Unlock()
 }
 
-// Logs returns every log line so far, in lightningd's format.
+// Logs returns every log line so far in lightningd's format: the plugin's
+// log notifications and lightningd's own lines about it (such as
+// "plugin-manager: started(<pid>) <path>" and "Killing plugin: ...").
 func (p *Plugin) Logs() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -15,9 +15,11 @@ import (
 )
 
 // pluginReply is one JSON-RPC response: its members and its full text.
+// terminated marks the answer the host made up because the plugin died.
 type pluginReply struct {
-	fields map[string]json.RawMessage
-	raw    json.RawMessage
+	fields     map[string]json.RawMessage
+	raw        json.RawMessage
+	terminated bool
 }
 
 // pluginLevel is lightningd's enum log_level, minus the io levels.
@@ -137,7 +139,7 @@ func (p *Plugin) stdoutClosed() {
 	}
 	pending := p.pending
 	p.pending = make(map[string]chan pluginReply)
-	p.readersActive = false
+	p.stdoutOpen = false
 	p.mu.Unlock()
 	if was != pluginGone {
 		p.logLine(p.logPrefix, level, "Killing plugin: exited "+was.description())
@@ -155,7 +157,7 @@ func pluginTerminated(id string) pluginReply {
 		pluginJSONString(id), PluginTerminatedCode, pluginJSONString(pluginTerminatedMessage))
 	var fields map[string]json.RawMessage
 	json.Unmarshal([]byte(raw), &fields)
-	return pluginReply{fields: fields, raw: json.RawMessage(raw)}
+	return pluginReply{fields: fields, raw: json.RawMessage(raw), terminated: true}
 }
 
 // violate records a protocol violation and kills the plugin for it, as

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -731,5 +732,24 @@ func TestWaitForLog(t *testing.T) {
 	p.Kill()
 	if _, err := p.WaitForLog(context.Background(), never); err == nil || !strings.Contains(err.Error(), "exited") {
 		t.Errorf("WaitForLog(never) after exit = %v; want a plugin exited error", err)
+	}
+}
+
+func TestPluginLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	cfg := fakeConfig(t)
+	p := startFake(t, cfg)
+	if _, err := p.Call(context.Background(), "fake-echo", nil); err != nil {
+		t.Fatalf("calling fake-echo: %v", err)
+	}
+	if _, err := p.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := runtime.NumGoroutine(); got > before {
+		t.Errorf("goroutines after Shutdown = %d; want at most %d as before start", got, before)
 	}
 }
