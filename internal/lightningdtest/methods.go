@@ -1091,7 +1091,10 @@ func scaleDecimal(whole, frac string, tens int) (uint64, bool) {
 	}
 	digits := whole + frac + strings.Repeat("0", tens-len(frac))
 	v, err := strconv.ParseUint(digits, 10, 64)
-	return v, err == nil
+	if err != nil {
+		return 0, false
+	}
+	return v, true
 }
 
 // invoice follows json_invoice and invoice_complete. The bolt11 string
