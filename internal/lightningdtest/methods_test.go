@@ -622,3 +622,39 @@ func TestParseAmountMsat(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckrunePinv follows test_rune_pinv: pinv fields read this
+// node's own invoices.
+func TestCheckrunePinv(t *testing.T) {
+	s, tc := nodeWithSecret(t, RPCConfig{})
+	var inv struct{ Bolt11 string }
+	json.Unmarshal(tc.result("invoice", `{"amount_msat":1000,"label":"l","description":"inv"}`), &inv)
+	var anyInv struct{ Bolt11 string }
+	json.Unmarshal(tc.result("invoice", `{"amount_msat":"any","label":"m","description":"other"}`), &anyInv)
+	amount1 := tc.runeOf(`{"restrictions":[["pinvbolt11_amount=1"]]}`)
+	noAmount := tc.runeOf(`{"restrictions":[["pinvbolt11_amount!"]]}`)
+	desc := tc.runeOf(`{"restrictions":[["pinvbolt11_description=inv"]]}`)
+	node := tc.runeOf(`{"restrictions":[["pinvbolt11_node=` + s.NodeID() + `"]]}`)
+	badField := tc.runeOf(`{"restrictions":[["pinvbolt11_colour=red"]]}`)
+	np := func(m string) string { return "1502 Not permitted: " + m }
+	tests := []struct{ name, rune, params, want string }{
+		{"amount unequal", amount1, `{"bolt11":"` + inv.Bolt11 + `"}`, np("invoice parameter bolt11_amount is not equal to 1")},
+		{"amount absent", amount1, `{"bolt11":"` + anyInv.Bolt11 + `"}`, np("invoice parameter bolt11_amount not present")},
+		{"amount must be absent", noAmount, `{"bolt11":"` + inv.Bolt11 + `"}`, np("invoice parameter bolt11_amount is present")},
+		{"amount absent ok", noAmount, `{"bolt11":"lightning:` + anyInv.Bolt11 + `"}`, "ok"},
+		{"description", desc, `{"bolt11":"` + inv.Bolt11 + `"}`, "ok"},
+		{"description unequal", desc, `{"bolt11":"` + anyInv.Bolt11 + `"}`, np("invoice parameter bolt11_description is not equal to inv")},
+		{"node", node, `{"bolt11":"` + inv.Bolt11 + `"}`, "ok"},
+		{"positional", amount1, `["` + inv.Bolt11 + `"]`, np("Unknown invoice parameter bolt11")},
+		{"garbage", amount1, `{"bolt11":"xxx"}`, np("Invalid invoice: Bad bech32 string")},
+		{"unknown field", badField, `{"bolt11":"` + inv.Bolt11 + `"}`, np("Unknown invoice field bolt11_colour")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := errorOf(tc.call("checkrune", `{"rune":"`+tt.rune+`","method":"pay","params":`+tt.params+`}`))
+			if got != tt.want {
+				t.Errorf("got %q; want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -83,7 +83,8 @@ type RPCConfig struct {
 	// called on the request's goroutine and may be nil.
 	Notify func(topic string, params json.RawMessage)
 	// OnStop is called once the answer to "stop" is written. It runs on
-	// that request's goroutine, so it must not wait for Close. May be nil.
+	// that request's goroutine: it may call CloseListener, but must not
+	// call Close, which waits for that goroutine. May be nil.
 	OnStop func()
 }
 
@@ -212,7 +213,8 @@ func (s *RPCServer) CloseListener() error {
 }
 
 // Close stops listening, closes all connections, cancels running
-// handlers' contexts and waits for every goroutine of the server.
+// handlers' contexts and waits for every goroutine of the server, so a
+// handler that ignores its context delays Close.
 func (s *RPCServer) Close() error {
 	err := s.CloseListener()
 	s.mu.Lock()
