@@ -117,9 +117,6 @@ func splitFormKey(key string) (name string, path []string, err error) {
 		return key, nil, nil
 	}
 	name, rest := key[:open], key[open:]
-	if name == "" {
-		return "", nil, fmt.Errorf("field %q has no name before [", key)
-	}
 	for rest != "" {
 		end := strings.IndexByte(rest, ']')
 		if rest[0] != '[' || end < 0 {

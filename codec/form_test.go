@@ -39,7 +39,7 @@ func TestDecodeForm(t *testing.T) {
 		{name: "brackets not last", in: "a[][b]=1", wantErr: "[] must be the last bracket"},
 		{name: "unbalanced", in: "a[b=1", wantErr: "unbalanced brackets"},
 		{name: "text after bracket", in: "a[b]c=1", wantErr: "unbalanced brackets"},
-		{name: "no name", in: "[a]=1", wantErr: "no name before ["},
+		{name: "no name before brackets", in: "[a]=1&[b]=2", want: `{"":{"a":"1","b":"2"}}`},
 		{name: "invalid UTF-8", in: "a=%FF", wantErr: "not valid UTF-8"},
 		{name: "depth within limit", in: "a[b][c]=1", lim: Limits{MaxDepth: 3}, want: `{"a":{"b":{"c":"1"}}}`},
 		{name: "depth over limit", in: "a[b][c][d]=1", lim: Limits{MaxDepth: 3}, wantErr: "at most 3"},
