@@ -2,7 +2,6 @@ package codec
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -38,7 +37,9 @@ func EncodeForm(w io.Writer, r io.Reader) error {
 type formEncoder struct {
 	t       *tokenReader
 	w       *bufio.Writer
-	started bool // a field has been written, so the next needs an &
+	started bool   // a field has been written, so the next needs an &
+	name    []byte // the encoded name of the field being written
+	scratch []byte // an encoded value
 }
 
 func (e *formEncoder) document() error {
@@ -46,99 +47,97 @@ func (e *formEncoder) document() error {
 	if err != nil {
 		return err
 	}
-	if !isDelim(tok, '{') {
-		return fmt.Errorf("only an object can be form-encoded, not %s", describeToken(tok))
+	if tok.kind != tokBeginObject {
+		return fmt.Errorf("only an object can be form-encoded, not %s", tok.describe())
 	}
-	if err := e.members(nil, 1); err != nil {
+	if err := e.members(1); err != nil {
 		return err
 	}
 	return e.t.end()
 }
 
-// members writes the members of an object, its '{' consumed, under prefix
-// (the encoded field name so far; nil at the top).
-func (e *formEncoder) members(prefix []byte, depth int) error {
+// members writes the members of an object, its '{' consumed, under the
+// field name built so far in e.name (empty at the top).
+func (e *formEncoder) members(depth int) error {
+	base := len(e.name)
+	defer func() { e.name = e.name[:base] }()
 	for {
 		tok, err := e.t.next()
-		if err != nil || isDelim(tok, '}') {
+		if err != nil || tok.kind == tokEndObject {
 			return err
 		}
-		key, _ := tok.(string)
-		var name []byte
-		if prefix == nil {
-			name = appendFormEscaped(make([]byte, 0, len(key)+8), key)
+		e.name = e.name[:base]
+		if depth == 1 {
+			e.name = appendFormEscaped(e.name, tok.text)
 		} else {
-			name = append(appendFormEscaped(append(slicesClip(prefix), '['), key), ']')
+			e.name = append(appendFormEscaped(append(e.name, '['), tok.text), ']')
 		}
 		if tok, err = e.t.next(); err != nil {
 			return err
 		}
-		if err := e.value(name, tok, depth+1); err != nil {
+		if err := e.value(tok, depth+1); err != nil {
 			return err
 		}
 	}
 }
 
 // items writes the entries of an array, its '[' consumed, as name[i].
-func (e *formEncoder) items(prefix []byte, depth int) error {
+func (e *formEncoder) items(depth int) error {
+	base := len(e.name)
+	defer func() { e.name = e.name[:base] }()
 	for i := 0; ; i++ {
 		tok, err := e.t.next()
-		if err != nil || isDelim(tok, ']') {
+		if err != nil || tok.kind == tokEndArray {
 			return err
 		}
-		name := append(strconv.AppendInt(append(slicesClip(prefix), '['), int64(i), 10), ']')
-		if err := e.value(name, tok, depth+1); err != nil {
+		e.name = append(strconv.AppendInt(append(e.name[:base], '['), int64(i), 10), ']')
+		if err := e.value(tok, depth+1); err != nil {
 			return err
 		}
 	}
 }
 
-// value writes the value that starts with tok under the field name.
-func (e *formEncoder) value(name []byte, tok json.Token, depth int) error {
+// value writes the value that starts with tok under the field name e.name.
+func (e *formEncoder) value(tok token, depth int) error {
 	if depth > maxEncodeDepth {
 		return &LimitError{Limit: "depth", Max: maxEncodeDepth}
 	}
-	if isDelim(tok, '{') || isDelim(tok, '[') {
+	if tok.kind == tokBeginObject || tok.kind == tokBeginArray {
 		next, err := e.t.peek()
 		if err != nil {
 			return err
 		}
-		if !isDelim(next, '}') && !isDelim(next, ']') {
-			if isDelim(tok, '{') {
-				return e.members(name, depth)
+		if next.kind != tokEndObject && next.kind != tokEndArray {
+			if tok.kind == tokBeginObject {
+				return e.members(depth)
 			}
-			return e.items(name, depth)
+			return e.items(depth)
 		}
 		if _, err := e.t.next(); err != nil {
 			return err
 		}
-		tok = nil
+		tok = token{kind: tokNull}
 	}
-	e.field(name)
-	switch v := tok.(type) {
-	case string:
-		e.w.Write(appendFormEscaped(nil, v))
-	case json.Number:
-		e.w.WriteString(string(v))
-	case bool:
-		e.w.WriteString(strconv.FormatBool(v))
+	e.field()
+	switch text, isString := tok.scalarText(); {
+	case isString:
+		e.scratch = appendFormEscaped(e.scratch[:0], text)
+		e.w.Write(e.scratch)
+	case tok.kind != tokNull:
+		e.w.WriteString(text)
 	}
 	return nil
 }
 
 // field starts a field: the separator, the name and the =.
-func (e *formEncoder) field(name []byte) {
+func (e *formEncoder) field() {
 	if e.started {
 		e.w.WriteByte('&')
 	}
 	e.started = true
-	e.w.Write(name)
+	e.w.Write(e.name)
 	e.w.WriteByte('=')
 }
-
-// slicesClip returns b with its capacity cut to its length, so appending to
-// it copies instead of overwriting a sibling's name.
-func slicesClip(b []byte) []byte { return b[:len(b):len(b)] }
 
 // appendFormEscaped appends s percent-encoded for a form field: unreserved
 // characters and the sub-delimiters that carry no meaning in a form are

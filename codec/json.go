@@ -3,14 +3,17 @@ package codec
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // DecodeJSON reads a JSON request body and returns it, compacted, as params.
 // The body must be one JSON object within lim; duplicate keys at any depth are
 // refused (lightningd would see only one of them, and which one is a guess).
-// A body of only white space means no params: {}. Numbers keep their text.
+// The body must be UTF-8, as RFC 8259 asks (it is passed on as it is). A body
+// of only white space means no params: {}. Numbers keep their text.
 func DecodeJSON(r io.Reader, lim Limits) (json.RawMessage, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -18,6 +21,9 @@ func DecodeJSON(r io.Reader, lim Limits) (json.RawMessage, error) {
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return json.RawMessage("{}"), nil
+	}
+	if !utf8.Valid(data) {
+		return nil, syntaxErr("JSON", errors.New("the body is not valid UTF-8"))
 	}
 	c := jsonChecker{t: newTokenReader(bytes.NewReader(data)), b: newBudget(lim)}
 	if err := c.document(); err != nil {
@@ -41,8 +47,8 @@ func (c *jsonChecker) document() error {
 	if err != nil {
 		return err
 	}
-	if !isDelim(tok, '{') {
-		return notObject(describeToken(tok))
+	if tok.kind != tokBeginObject {
+		return notObject(tok.describe())
 	}
 	if err := c.object(1); err != nil {
 		return err
@@ -50,11 +56,11 @@ func (c *jsonChecker) document() error {
 	return c.t.end()
 }
 
-func (c *jsonChecker) value(tok json.Token, depth int) error {
+func (c *jsonChecker) value(tok token, depth int) error {
 	switch {
-	case isDelim(tok, '{'):
+	case tok.kind == tokBeginObject:
 		return c.object(depth)
-	case isDelim(tok, '['):
+	case tok.kind == tokBeginArray:
 		return c.array(depth)
 	}
 	return nil
@@ -70,10 +76,10 @@ func (c *jsonChecker) object(depth int) error {
 		if err != nil {
 			return err
 		}
-		if isDelim(tok, '}') {
+		if tok.kind == tokEndObject {
 			return nil
 		}
-		key, _ := tok.(string) // json.Decoder only yields string keys
+		key := tok.text
 		if _, dup := seen[key]; dup {
 			return fmt.Errorf("duplicate key %q", key)
 		}
@@ -99,7 +105,7 @@ func (c *jsonChecker) array(depth int) error {
 		if err != nil {
 			return err
 		}
-		if isDelim(tok, ']') {
+		if tok.kind == tokEndArray {
 			return nil
 		}
 		if err := c.b.key(); err != nil {
@@ -109,24 +115,6 @@ func (c *jsonChecker) array(depth int) error {
 			return err
 		}
 	}
-}
-
-// describeToken names the JSON type that tok starts, for error messages.
-func describeToken(tok json.Token) string {
-	switch v := tok.(type) {
-	case json.Delim:
-		if v == '[' {
-			return "an array"
-		}
-		return "an object"
-	case string:
-		return "a string"
-	case json.Number:
-		return "a number"
-	case bool:
-		return "a boolean"
-	}
-	return "null"
 }
 
 // RemoveNulls returns params with every object member whose value is null
@@ -151,21 +139,21 @@ func RemoveNulls(params json.RawMessage) (json.RawMessage, error) {
 }
 
 // appendWithoutNulls appends the value starting with tok, minus null members.
-func appendWithoutNulls(buf []byte, t *tokenReader, tok json.Token, depth int) ([]byte, error) {
+func appendWithoutNulls(buf []byte, t *tokenReader, tok token, depth int) ([]byte, error) {
 	if depth > maxEncodeDepth {
 		return nil, &LimitError{Limit: "depth", Max: maxEncodeDepth}
 	}
-	object := isDelim(tok, '{')
-	if !object && !isDelim(tok, '[') {
-		text, isString := scalarText(tok)
+	object := tok.kind == tokBeginObject
+	if !object && tok.kind != tokBeginArray {
+		text, isString := tok.scalarText()
 		if isString {
 			return appendJSONString(buf, text), nil
 		}
 		return append(buf, text...), nil
 	}
-	open, closing := byte('['), json.Delim(']')
+	open, closing, closeKind := byte('['), byte(']'), tokEndArray
 	if object {
-		open, closing = '{', '}'
+		open, closing, closeKind = '{', '}', tokEndObject
 	}
 	buf = append(buf, open)
 	for first := true; ; {
@@ -173,16 +161,16 @@ func appendWithoutNulls(buf []byte, t *tokenReader, tok json.Token, depth int) (
 		if err != nil {
 			return nil, err
 		}
-		if isDelim(tok, closing) {
-			return append(buf, byte(closing)), nil
+		if tok.kind == closeKind {
+			return append(buf, closing), nil
 		}
 		var key string
 		if object {
-			key, _ = tok.(string)
+			key = tok.text
 			if tok, err = t.next(); err != nil {
 				return nil, err
 			}
-			if tok == nil {
+			if tok.kind == tokNull {
 				continue
 			}
 		}

@@ -28,6 +28,7 @@ func TestDecodeJSON(t *testing.T) {
 		{name: "truncated", in: `{"a": [1, 2`, wantErr: "unexpected EOF"},
 		{name: "trailing data", in: `{} {}`, wantErr: "after the top-level value"},
 		{name: "trailing garbage", in: `{}x`, wantErr: "invalid character"},
+		{name: "invalid UTF-8", in: "{\"a\": \"\xff\"}", wantErr: "not valid UTF-8"},
 		{name: "duplicate key", in: `{"a": 1, "a": 2}`, wantErr: `duplicate key "a"`},
 		{name: "nested duplicate key", in: `{"a": [{"b": 1, "b": 1}]}`, wantErr: `duplicate key "b"`},
 		{name: "depth within limit", in: `{"a": {"b": [1]}}`, lim: Limits{MaxDepth: 3}, want: `{"a":{"b":[1]}}`},

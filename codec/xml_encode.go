@@ -2,7 +2,6 @@ package codec
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"unicode/utf8"
@@ -60,13 +59,13 @@ func (e *xmlEncoder) document(root string) error {
 }
 
 // element writes the value that starts with tok as the element name.
-func (e *xmlEncoder) element(name string, tok json.Token, depth int) error {
+func (e *xmlEncoder) element(name string, tok token, depth int) error {
 	if depth > maxEncodeDepth {
 		return &LimitError{Limit: "depth", Max: maxEncodeDepth}
 	}
-	if !isDelim(tok, '{') && !isDelim(tok, '[') {
-		text, _ := scalarText(tok)
-		if tok == nil || text == "" {
+	if tok.kind != tokBeginObject && tok.kind != tokBeginArray {
+		text, _ := tok.scalarText()
+		if tok.kind == tokNull || text == "" {
 			return e.empty(name)
 		}
 		e.open(name)
@@ -77,7 +76,7 @@ func (e *xmlEncoder) element(name string, tok json.Token, depth int) error {
 	e.w.WriteString(name)
 	var children bool
 	var err error
-	if isDelim(tok, '{') {
+	if tok.kind == tokBeginObject {
 		children, err = e.members(depth)
 	} else {
 		children, err = e.items(xmlItem, depth, true)
@@ -99,10 +98,10 @@ func (e *xmlEncoder) members(depth int) (bool, error) {
 	children := false
 	for {
 		tok, err := e.t.next()
-		if err != nil || isDelim(tok, '}') {
+		if err != nil || tok.kind == tokEndObject {
 			return children, err
 		}
-		key, _ := tok.(string)
+		key := tok.text
 		if tok, err = e.t.next(); err != nil {
 			return children, err
 		}
@@ -111,7 +110,7 @@ func (e *xmlEncoder) members(depth int) (bool, error) {
 			children = true
 		}
 		name := xmlName(key)
-		if isDelim(tok, '[') {
+		if tok.kind == tokBeginArray {
 			_, err = e.items(name, depth, false)
 		} else {
 			err = e.element(name, tok, depth+1)
@@ -129,7 +128,7 @@ func (e *xmlEncoder) items(name string, depth int, openTag bool) (bool, error) {
 	wrote := false
 	for {
 		tok, err := e.t.next()
-		if err != nil || isDelim(tok, ']') {
+		if err != nil || tok.kind == tokEndArray {
 			return wrote, err
 		}
 		if openTag && !wrote {

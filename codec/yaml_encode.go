@@ -2,7 +2,6 @@ package codec
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 )
@@ -52,7 +51,7 @@ func (e *yamlEncoder) document() error {
 // item writes a value that stands alone on its line: the top-level value,
 // or a sequence entry after its "- ". inline means the cursor already sits
 // at column ind.
-func (e *yamlEncoder) item(tok json.Token, ind int, inline bool, depth int) error {
+func (e *yamlEncoder) item(tok token, ind int, inline bool, depth int) error {
 	if depth > maxEncodeDepth {
 		return &LimitError{Limit: "depth", Max: maxEncodeDepth}
 	}
@@ -63,9 +62,9 @@ func (e *yamlEncoder) item(tok json.Token, ind int, inline bool, depth int) erro
 	case empty != "":
 		e.w.WriteString(empty)
 		return e.w.WriteByte('\n')
-	case isDelim(tok, '{'):
+	case tok.kind == tokBeginObject:
 		return e.mapping(ind, inline, depth)
-	case isDelim(tok, '['):
+	case tok.kind == tokBeginArray:
 		return e.sequence(ind, inline, depth)
 	}
 	e.scalar(tok)
@@ -74,17 +73,20 @@ func (e *yamlEncoder) item(tok json.Token, ind int, inline bool, depth int) erro
 
 // emptyContainer returns "{}" or "[]" (consuming the closing token) when tok
 // opens an empty object or array, and "" otherwise.
-func (e *yamlEncoder) emptyContainer(tok json.Token) (string, error) {
-	if !isDelim(tok, '{') && !isDelim(tok, '[') {
+func (e *yamlEncoder) emptyContainer(tok token) (string, error) {
+	if tok.kind != tokBeginObject && tok.kind != tokBeginArray {
 		return "", nil
 	}
 	next, err := e.t.peek()
 	if err != nil {
 		return "", err
 	}
-	if isDelim(next, '}') || isDelim(next, ']') {
+	if next.kind == tokEndObject || next.kind == tokEndArray {
 		_, err := e.t.next()
-		return string(tok.(json.Delim)) + string(next.(json.Delim)), err
+		if tok.kind == tokBeginObject {
+			return "{}", err
+		}
+		return "[]", err
 	}
 	return "", nil
 }
@@ -96,13 +98,13 @@ func (e *yamlEncoder) mapping(ind int, inline bool, depth int) error {
 		if err != nil {
 			return err
 		}
-		if isDelim(tok, '}') {
+		if tok.kind == tokEndObject {
 			return nil
 		}
 		if !first || !inline {
 			e.indent(ind)
 		}
-		key, _ := tok.(string)
+		key := tok.text
 		e.key(key, ind)
 		if tok, err = e.t.next(); err != nil {
 			return err
@@ -114,7 +116,7 @@ func (e *yamlEncoder) mapping(ind int, inline bool, depth int) error {
 }
 
 // member writes the value of a mapping entry after its "key:".
-func (e *yamlEncoder) member(tok json.Token, ind, depth int) error {
+func (e *yamlEncoder) member(tok token, ind, depth int) error {
 	if depth+1 > maxEncodeDepth {
 		return &LimitError{Limit: "depth", Max: maxEncodeDepth}
 	}
@@ -126,10 +128,10 @@ func (e *yamlEncoder) member(tok json.Token, ind, depth int) error {
 		e.w.WriteByte(' ')
 		e.w.WriteString(empty)
 		return e.w.WriteByte('\n')
-	case isDelim(tok, '{'):
+	case tok.kind == tokBeginObject:
 		e.w.WriteByte('\n')
 		return e.mapping(ind+2, false, depth+1)
-	case isDelim(tok, '['):
+	case tok.kind == tokBeginArray:
 		e.w.WriteByte('\n')
 		return e.sequence(ind, false, depth+1)
 	}
@@ -145,7 +147,7 @@ func (e *yamlEncoder) sequence(ind int, inline bool, depth int) error {
 		if err != nil {
 			return err
 		}
-		if isDelim(tok, ']') {
+		if tok.kind == tokEndArray {
 			return nil
 		}
 		if !first || !inline {
@@ -174,8 +176,8 @@ func (e *yamlEncoder) key(key string, ind int) {
 }
 
 // scalar writes a scalar token.
-func (e *yamlEncoder) scalar(tok json.Token) {
-	text, isString := scalarText(tok)
+func (e *yamlEncoder) scalar(tok token) {
+	text, isString := tok.scalarText()
 	if !isString {
 		e.w.WriteString(text)
 		return

@@ -50,9 +50,11 @@ func plainSafe(s string) bool {
 	if strings.Contains(s, ": ") || strings.Contains(s, " #") {
 		return false
 	}
-	switch strings.ToLower(s) {
-	case "null", "true", "false", "yes", "no", "on", "off", "y", "n", "<<", "=":
-		return false
+	if len(s) <= len("false") {
+		switch strings.ToLower(s) {
+		case "null", "true", "false", "yes", "no", "on", "off", "y", "n", "<<", "=":
+			return false
+		}
 	}
 	return !numberLike(s)
 }
@@ -64,12 +66,14 @@ func numberLike(s string) bool {
 	if t == "" {
 		return false
 	}
-	switch strings.ToLower(t) {
-	case ".inf", ".nan":
-		return true
-	}
 	if t[0] != '.' && (t[0] < '0' || t[0] > '9') {
 		return false
+	}
+	if len(t) == 4 {
+		switch strings.ToLower(t) {
+		case ".inf", ".nan":
+			return true
+		}
 	}
 	if t[0] != '.' && strings.IndexByte(t, ':') >= 0 {
 		return true // base 60, such as 190:20:30
@@ -93,7 +97,10 @@ func numberLike(s string) bool {
 // decimalLike matches [0-9_]*(\.[0-9_]*)?([eE][+-]?[0-9_]+)? with at least
 // one digit before the exponent.
 func decimalLike(t string) bool {
-	mantissa, exp, hasExp := strings.Cut(strings.ToLower(t), "e")
+	mantissa, exp, hasExp := t, "", false
+	if i := strings.IndexAny(t, "eE"); i >= 0 {
+		mantissa, exp, hasExp = t[:i], t[i+1:], true
+	}
 	whole, frac, _ := strings.Cut(mantissa, ".")
 	if !onlyOf(whole, "0123456789_") || !onlyOf(frac, "0123456789_") {
 		return false
