@@ -81,11 +81,8 @@ func (f *formBuilder) field(field []byte) error {
 	if !utf8.ValidString(key) || !utf8.ValidString(val.text) {
 		return fmt.Errorf("field %q is not valid UTF-8", key)
 	}
-	name, path, err := splitFormKey(key)
+	name, path, err := splitFormKey(key, f.b.lim.MaxDepth)
 	if err != nil {
-		return err
-	}
-	if err := f.b.depth(1 + len(path)); err != nil {
 		return err
 	}
 	if err := f.b.key(); err != nil {
@@ -110,8 +107,9 @@ func (f *formBuilder) field(field []byte) error {
 	return node.add(val, key, false)
 }
 
-// splitFormKey splits a[b][0][] into "a" and ["b", "0", ""].
-func splitFormKey(key string) (name string, path []string, err error) {
+// splitFormKey splits a[b][0][] into "a" and ["b", "0", ""], refusing more
+// brackets than maxDepth allows (the params object is level 1).
+func splitFormKey(key string, maxDepth int) (name string, path []string, err error) {
 	open := strings.IndexByte(key, '[')
 	if open < 0 {
 		return key, nil, nil
@@ -121,6 +119,9 @@ func splitFormKey(key string) (name string, path []string, err error) {
 		end := strings.IndexByte(rest, ']')
 		if rest[0] != '[' || end < 0 {
 			return "", nil, fmt.Errorf("field %q has unbalanced brackets", key)
+		}
+		if 1+len(path) >= maxDepth {
+			return "", nil, &LimitError{Limit: "depth", Max: maxDepth}
 		}
 		path = append(path, rest[1:end])
 		rest = rest[end+1:]
