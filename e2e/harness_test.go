@@ -53,6 +53,7 @@ type env struct {
 	port    int
 	client  *http.Client
 	rune    string // unrestricted
+	certs   string // clnrest-certs when set
 	stopped bool
 }
 
@@ -92,6 +93,7 @@ func startNode(t *testing.T, opts map[string]any) *env {
 		t.Fatalf("starting node: %v", err)
 	}
 	e := &env{t: t, node: node, port: port}
+	e.certs, _ = opts["clnrest-certs"].(string)
 	t.Cleanup(func() { e.stop() })
 	return e
 }
@@ -136,7 +138,13 @@ func (e *env) caPool() *x509.CertPool {
 	return pool
 }
 
-func (e *env) certsDir() string { return e.node.NetDir }
+// certsDir is clnrest-certs, or the network directory by default.
+func (e *env) certsDir() string {
+	if e.certs != "" {
+		return e.certs
+	}
+	return e.node.NetDir
+}
 
 // waitLog waits for a log line matching re and returns it.
 func (e *env) waitLog(re string) string {
@@ -205,3 +213,16 @@ func (e *env) post(path, body string, headers ...string) response {
 	return e.do(http.MethodPost, path, body, append([]string{"Rune", e.rune}, headers...)...)
 }
 
+// foreignRune is a well-formed rune made with another master secret.
+func foreignRune(t *testing.T) string {
+	t.Helper()
+	m, err := lightningdtest.NewRuneMaster(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := m.Derive("0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.String()
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,7 +69,9 @@ func withAccessLog(next http.Handler, log *slog.Logger) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
-			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status(), "duration", time.Since(start).Round(time.Microsecond)}
+			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status(),
+				// milliseconds, in ASCII: lightningd's log turns "µs" into "??s"
+				"duration_ms", strconv.FormatFloat(float64(time.Since(start).Microseconds())/1000, 'f', 3, 64)}
 			if id := runeID(r); id != "" {
 				attrs = append(attrs, "rune_id", id)
 			}
