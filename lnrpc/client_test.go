@@ -22,32 +22,37 @@ func rawParams(tmpl string) json.RawMessage {
 	return b
 }
 
-// readers are the ways a caller can get a result: buffered, or streamed
-// through each of Result's reading paths.
-var readers = []struct {
+// resultReader is one way for a caller to get a result.
+type resultReader struct {
 	name string
 	get  func(ctx context.Context, c *Client, method string, params json.RawMessage) ([]byte, error)
-}{
-	{"Call", func(ctx context.Context, c *Client, m string, p json.RawMessage) ([]byte, error) {
-		return c.Call(ctx, m, p)
-	}},
-	{"Stream/ReadAll", func(ctx context.Context, c *Client, m string, p json.RawMessage) ([]byte, error) {
-		return streamWith(ctx, c, m, p, func(r *Result) ([]byte, error) {
-			return io.ReadAll(struct{ io.Reader }{r}) // hides WriteTo
-		})
-	}},
-	{"Stream/WriteTo", func(ctx context.Context, c *Client, m string, p json.RawMessage) ([]byte, error) {
-		return streamWith(ctx, c, m, p, func(r *Result) ([]byte, error) {
-			var buf bytes.Buffer
-			_, err := io.Copy(&buf, r)
-			return buf.Bytes(), err
-		})
-	}},
-	{"Stream/OneByte", func(ctx context.Context, c *Client, m string, p json.RawMessage) ([]byte, error) {
-		return streamWith(ctx, c, m, p, func(r *Result) ([]byte, error) {
-			return io.ReadAll(iotest.OneByteReader(r))
-		})
-	}},
+}
+
+// resultReaders are the ways a caller can get a result: buffered, or
+// streamed through each of Result's reading paths.
+func resultReaders() []resultReader {
+	return []resultReader{
+		{"Call", func(ctx context.Context, c *Client, m string, p json.RawMessage) ([]byte, error) {
+			return c.Call(ctx, m, p)
+		}},
+		{"Stream/ReadAll", func(ctx context.Context, c *Client, m string, p json.RawMessage) ([]byte, error) {
+			return streamWith(ctx, c, m, p, func(r *Result) ([]byte, error) {
+				return io.ReadAll(struct{ io.Reader }{r}) // hides WriteTo
+			})
+		}},
+		{"Stream/WriteTo", func(ctx context.Context, c *Client, m string, p json.RawMessage) ([]byte, error) {
+			return streamWith(ctx, c, m, p, func(r *Result) ([]byte, error) {
+				var buf bytes.Buffer
+				_, err := io.Copy(&buf, r)
+				return buf.Bytes(), err
+			})
+		}},
+		{"Stream/OneByte", func(ctx context.Context, c *Client, m string, p json.RawMessage) ([]byte, error) {
+			return streamWith(ctx, c, m, p, func(r *Result) ([]byte, error) {
+				return io.ReadAll(iotest.OneByteReader(r))
+			})
+		}},
+	}
 }
 
 func streamWith(ctx context.Context, c *Client, method string, params json.RawMessage, read func(*Result) ([]byte, error)) ([]byte, error) {
@@ -57,6 +62,14 @@ func streamWith(ctx context.Context, c *Client, method string, params json.RawMe
 	}
 	defer func() { _ = r.Close() }()
 	return read(r)
+}
+
+// testContext bounds a call, so that a misread response fails the test
+// instead of hanging it.
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }
 
 func TestResults(t *testing.T) {
@@ -87,9 +100,9 @@ func TestResults(t *testing.T) {
 	f := startFake(t, path)
 	c := newClient(t, path, Config{})
 	for _, tt := range tests {
-		for _, rd := range readers {
+		for _, rd := range resultReaders() {
 			t.Run(tt.name+"/"+rd.name, func(t *testing.T) {
-				got, err := rd.get(context.Background(), c, tt.method, tt.params)
+				got, err := rd.get(testContext(t), c, tt.method, tt.params)
 				if err != nil {
 					t.Fatalf("got error %v; want result %s", err, tt.want)
 				}
@@ -182,10 +195,10 @@ func TestErrorObject(t *testing.T) {
 			t.Run(tt.name+"/"+mode, func(t *testing.T) {
 				var err error
 				if mode == "Call" {
-					_, err = c.Call(context.Background(), tt.method, tt.params)
+					_, err = c.Call(testContext(t), tt.method, tt.params)
 				} else {
 					var r *Result
-					if r, err = c.Stream(context.Background(), tt.method, tt.params); r != nil {
+					if r, err = c.Stream(testContext(t), tt.method, tt.params); r != nil {
 						_ = r.Close()
 						t.Fatal("got a Result; want nil with the error")
 					}
@@ -246,10 +259,11 @@ func TestProtocolErrors(t *testing.T) {
 	path := socketPath(t)
 	f := startFake(t, path)
 	c := newClient(t, path, Config{})
+	readers := resultReaders()
 	for i, tt := range tests {
 		for j, rd := range readers {
 			t.Run(tt.name+"/"+rd.name, func(t *testing.T) {
-				_, err := rd.get(context.Background(), c, "raw", rawParams(tt.tmpl+"\n\n"))
+				_, err := rd.get(testContext(t), c, "raw", rawParams(tt.tmpl+"\n\n"))
 				if !errors.Is(err, ErrProtocol) {
 					t.Errorf("got error %v; want ErrProtocol", err)
 				}
@@ -325,7 +339,7 @@ func TestUnavailable(t *testing.T) {
 		{"closed before response", func(t *testing.T, path string) { startFake(t, path) }, "drop"},
 	}
 	for _, tt := range tests {
-		for _, rd := range readers {
+		for _, rd := range resultReaders() {
 			t.Run(tt.name+"/"+rd.name, func(t *testing.T) {
 				path := socketPath(t)
 				tt.setup(t, path)
@@ -447,30 +461,64 @@ func TestContextCancel(t *testing.T) {
 	}
 }
 
-func TestStreamEarlyClose(t *testing.T) {
-	path := socketPath(t)
-	f := startFake(t, path)
-	c := newClient(t, path, Config{})
-	r, err := c.Stream(context.Background(), "big", json.RawMessage(`{"elements":8192}`)) // 8 MiB
-	if err != nil {
-		t.Fatalf("got %v; want a stream", err)
+// failingWriter accepts limit bytes, then fails.
+type failingWriter struct{ limit int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.limit {
+		n := w.limit
+		w.limit = 0
+		return n, errors.New("client went away")
 	}
-	buf := make([]byte, 100)
-	if _, err := io.ReadFull(r, buf); err != nil || buf[0] != '[' {
-		t.Fatalf("got %q, %v; want the start of the result", buf, err)
+	w.limit -= len(p)
+	return len(p), nil
+}
+
+func TestStreamAbandoned(t *testing.T) {
+	tests := []struct {
+		name    string
+		abandon func(r *Result) error // stops consuming the result part way
+	}{
+		{"Close after a few bytes", func(r *Result) error {
+			buf := make([]byte, 100)
+			if _, err := io.ReadFull(r, buf); err != nil || buf[0] != '[' {
+				return fmt.Errorf("got %q, %w; want the start of the result", buf, err)
+			}
+			return nil
+		}},
+		{"writer fails", func(r *Result) error {
+			if n, err := io.Copy(&failingWriter{limit: 100000}, r); n != 100000 || err == nil {
+				return fmt.Errorf("got %d, %w; want 100000 and the writer's error", n, err)
+			}
+			return nil
+		}},
 	}
-	if err := r.Close(); err != nil {
-		t.Errorf("got Close error %v; want nil", err)
-	}
-	if n, err := r.Read(buf); n != 0 || err == nil {
-		t.Errorf("Read after Close: got %d, %v; want 0 and an error", n, err)
-	}
-	got, err := c.Call(context.Background(), "echo", json.RawMessage(`{"next":1}`))
-	if err != nil || string(got) != `{"next":1}` {
-		t.Fatalf("next call: got %s, %v; want {\"next\":1}", got, err)
-	}
-	if accepted, _ := f.counts(); accepted != 2 {
-		t.Errorf("got %d connections accepted; want 2 (the closed stream's connection is discarded)", accepted)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := socketPath(t)
+			f := startFake(t, path)
+			c := newClient(t, path, Config{})
+			r, err := c.Stream(context.Background(), "big", json.RawMessage(`{"elements":8192}`)) // 8 MiB
+			if err != nil {
+				t.Fatalf("got %v; want a stream", err)
+			}
+			if err := tt.abandon(r); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Close(); err != nil {
+				t.Errorf("got Close error %v; want nil", err)
+			}
+			if n, err := r.Read(make([]byte, 10)); n != 0 || err == nil {
+				t.Errorf("Read after Close: got %d, %v; want 0 and an error", n, err)
+			}
+			got, err := c.Call(context.Background(), "echo", json.RawMessage(`{"next":1}`))
+			if err != nil || string(got) != `{"next":1}` {
+				t.Fatalf("next call: got %s, %v; want {\"next\":1}", got, err)
+			}
+			if accepted, _ := f.counts(); accepted != 2 {
+				t.Errorf("got %d connections accepted; want 2 (the abandoned stream's connection is discarded)", accepted)
+			}
+		})
 	}
 }
 
@@ -532,7 +580,7 @@ func TestClose(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("in-flight call still running after Close")
 	}
-	for _, rd := range readers {
+	for _, rd := range resultReaders() {
 		if _, err := rd.get(context.Background(), c, "echo", nil); !errors.Is(err, ErrClosed) {
 			t.Errorf("%s after Close: got %v; want ErrClosed", rd.name, err)
 		}

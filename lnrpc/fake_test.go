@@ -161,7 +161,7 @@ func (f *fakeLightningd) answer(w *bufio.Writer, req fakeRequest, nc net.Conn) e
 		return writeBig(w, id, p.Elements)
 	case "hang", "partial":
 		if req.Method == "partial" {
-			_, _ = fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":[%s`, id, bigElement)
+			_, _ = fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":[%s`, id, bigElement())
 			_ = w.Flush()
 		}
 		_, _ = io.Copy(io.Discard, nc)
@@ -180,11 +180,13 @@ func (f *fakeLightningd) answer(w *bufio.Writer, req fakeRequest, nc net.Conn) e
 
 // bigElement is one element of a "big" result: 1 KiB, with escapes and
 // brackets inside the string to exercise the scanner.
-var bigElement = `"` + strings.Repeat(`ab\"c}{][d\\`, 85) + `xyzw"`
+func bigElement() string {
+	return `"` + strings.Repeat(`ab\"c}{][d\\`, 85) + `xyzw"`
+}
 
 // bigResultLen is the length of the result value "big" writes for n elements.
 func bigResultLen(n int) int64 {
-	return int64(len(`[`) + n*(len(bigElement)+1) - 1 + len(`]`))
+	return int64(len(`[`) + n*(len(bigElement())+1) - 1 + len(`]`))
 }
 
 // writeBig writes a response whose result is an array of n bigElements,
@@ -195,7 +197,7 @@ func writeBig(w *bufio.Writer, id string, n int) error {
 		return err
 	}
 	const perChunk = 64
-	chunk := []byte(strings.Repeat(bigElement+",", perChunk))
+	chunk := []byte(strings.Repeat(bigElement()+",", perChunk))
 	for n > perChunk {
 		if _, err := w.Write(chunk); err != nil {
 			return err
@@ -203,7 +205,7 @@ func writeBig(w *bufio.Writer, id string, n int) error {
 		n -= perChunk
 	}
 	if n > 0 {
-		if _, err := w.Write(chunk[:n*(len(bigElement)+1)-1]); err != nil {
+		if _, err := w.Write(chunk[:n*(len(bigElement())+1)-1]); err != nil {
 			return err
 		}
 	}

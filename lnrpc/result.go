@@ -70,6 +70,9 @@ func (r *Result) WriteTo(w io.Writer) (int64, error) {
 		}
 		m, werr := w.Write(b[:n])
 		total += int64(m)
+		if werr == nil && m != n {
+			werr = io.ErrShortWrite
+		}
 		if werr != nil {
 			// The response was not consumed, so the connection goes.
 			r.closeWith(werr)
