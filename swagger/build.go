@@ -143,13 +143,23 @@ func callResponses(result string, needsRune bool) map[string]*response {
 	return out
 }
 
-// paramsBody is a request body whose every format has the schema params.
-func paramsBody(params string, required bool) *requestBody {
+// paramsBody is a request body whose formats have the schema named
+// params, and params+".form" for form fields when form is set (see
+// examples.go); root is the command, the XML root element ("" when
+// unknown); required lists the required params.
+func paramsBody(params string, form bool, root string, required []string) *requestBody {
 	var content ordered[*mediaType]
 	for _, t := range bodyTypes {
-		content.set(t, &mediaType{Schema: ref(params)})
+		mt := &mediaType{Schema: ref(params)}
+		switch {
+		case t == "application/xml" && root != "":
+			mt.Example = xmlExample(root, required)
+		case t == "application/x-www-form-urlencoded" && form:
+			mt.Schema = ref(params + ".form")
+		}
+		content.set(t, mt)
 	}
-	return &requestBody{Description: "The command's params; an empty body means none.", Content: content, Required: required}
+	return &requestBody{Description: "The command's params; an empty body means none.", Content: content, Required: len(required) > 0}
 }
 
 func ref(name string) *schema { return &schema{Ref: "#/components/schemas/" + name} }
@@ -182,7 +192,7 @@ func genericCallPath() *pathItem {
 			Tags:        []string{tagCommands},
 			Summary:     "Calls any lightningd command",
 			OperationID: "call_rpc_method",
-			RequestBody: paramsBody(anyParams, false),
+			RequestBody: paramsBody(anyParams, false, "", nil),
 			Responses:   callResponses(anyResult, true),
 		},
 	}

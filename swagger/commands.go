@@ -1,6 +1,7 @@
 package swagger
 
 import (
+	"encoding/json"
 	"sort"
 	"strings"
 )
@@ -12,14 +13,16 @@ import (
 func addCommands(d *document, cmds []command, ids map[string]bool) {
 	tags := commandTags(cmds)
 	for _, c := range cmds {
-		d.Components.Schemas[c.Name+".params"] = paramsSchema(c.Name, c.Params, nil)
+		params := paramsSchema(c.Name, c.Params, nil)
+		d.Components.Schemas[c.Name+".params"] = params
+		d.Components.Schemas[c.Name+".params.form"] = formSchema(params, c.Name)
 		d.Components.Schemas[c.Name+".result"] = resultSchema(c.Name)
 		op := &operation{
 			Tags:        []string{tags[c.Name]},
 			Summary:     commandSummary(c),
 			Description: commandDescription(c),
 			OperationID: operationID(ids, c.Name),
-			RequestBody: paramsBody(c.Name+".params", hasRequired(c.Params, nil)),
+			RequestBody: paramsBody(c.Name+".params", true, c.Name, requiredNames(c.Params, nil)),
 			Responses:   callResponses(c.Name+".result", true),
 			Deprecated:  c.Deprecated,
 		}
@@ -51,7 +54,7 @@ func paramsSchema(cmd string, params []param, skip map[string]bool) *schema {
 }
 
 func paramSchema(p param) *schema {
-	s := &schema{Enum: p.Enum}
+	s := &schema{Enum: p.Enum, Example: json.RawMessage("null")}
 	if p.Default != "" {
 		s.Default = p.Default
 	}
@@ -67,13 +70,15 @@ func paramSchema(p param) *schema {
 	return s
 }
 
-func hasRequired(params []param, skip map[string]bool) bool {
+// requiredNames lists the required params not in skip, in usage order.
+func requiredNames(params []param, skip map[string]bool) []string {
+	var out []string
 	for _, p := range params {
 		if p.Required && !skip[p.Name] {
-			return true
+			out = append(out, p.Name)
 		}
 	}
-	return false
+	return out
 }
 
 // resultSchema is a command's result: any object, whose XML root element

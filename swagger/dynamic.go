@@ -91,13 +91,15 @@ func dynamicOperation(dp DynamicPath, method string, g *pathGroup, byName map[st
 	c, known := byName[dp.RPCMethod]
 	if method != http.MethodGet {
 		name := fmt.Sprintf("path.%s.%s.params", identifier(g.template), strings.ToLower(method))
-		schemas[name] = paramsSchema(dp.RPCMethod, c.Params, skip)
+		params := paramsSchema(dp.RPCMethod, c.Params, skip)
 		if !known {
 			yes := true
-			schemas[name].AdditionalProperties = &yes
-			schemas[name].Description = "The command's params by name."
+			params.AdditionalProperties = &yes
+			params.Description = "The command's params by name."
 		}
-		op.RequestBody = paramsBody(name, hasRequired(c.Params, skip))
+		schemas[name] = params
+		schemas[name+".form"] = formSchema(params, dp.RPCMethod)
+		op.RequestBody = paramsBody(name, true, dp.RPCMethod, requiredNames(c.Params, skip))
 	}
 	result := anyResult
 	if validCommandName(dp.RPCMethod) {

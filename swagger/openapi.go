@@ -121,6 +121,8 @@ type schema struct {
 	Properties           ordered[*schema] `json:"properties,omitzero"`
 	AdditionalProperties *bool            `json:"additionalProperties,omitempty"`
 	XML                  *xmlObject       `json:"xml,omitempty"`
+	// Example is raw JSON, so that an explicit null can be written.
+	Example json.RawMessage `json:"example,omitempty"`
 }
 
 type xmlObject struct {
