@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/clnrest/clnrest/codec"
@@ -190,6 +191,11 @@ func encode(w io.Writer, res io.Reader, f format, method string) error {
 	}
 }
 
+// maxYAMLBody bounds YAML bodies below clnrest-max-body: YAML is parsed
+// into a node tree of about 40 bytes per input byte before any limit can
+// apply, so an 8 MiB YAML body could cost 300 MB.
+const maxYAMLBody = 1 << 20
+
 // readParams reads and decodes the body into a JSON object, drops nulls
 // and merges the path's captures. An empty body is {} whatever its
 // Content-Type, as clients such as axios send one on a bare POST.
@@ -201,6 +207,10 @@ func (h *Handler) readParams(w http.ResponseWriter, r *http.Request, f format, r
 			return nil, err
 		}
 		return nil, newError(http.StatusBadRequest, codeParseError, "reading request body: "+err.Error())
+	}
+	if f == formatYAML && int64(len(body)) > maxYAMLBody {
+		return nil, newError(http.StatusRequestEntityTooLarge, codeInvalidRequest,
+			"YAML request body is larger than the YAML limit of "+strconv.Itoa(maxYAMLBody)+" bytes; send large params as JSON")
 	}
 	params := json.RawMessage(`{}`)
 	if len(bytes.TrimSpace(body)) > 0 {
