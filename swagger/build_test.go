@@ -207,8 +207,12 @@ func TestDocumentShadowing(t *testing.T) {
 			[]string{"/v1/{rpc_method}"}, []string{"/v1/{x}"}, false},
 		{"unsupported method and empty method ignored",
 			testCommands(t, helpGetinfo),
-			[]DynamicPath{{Path: "a", HTTPMethod: "TRACE", RPCMethod: "getinfo"}, {Path: "b", HTTPMethod: "GET"}},
-			[]string{"/a", "/b"}, []string{"/v1/getinfo"}, false},
+			[]DynamicPath{{Path: "v1/{x}", HTTPMethod: "TRACE", RPCMethod: "getinfo"}, {Path: "b", HTTPMethod: "GET"}},
+			[]string{"/v1/{x}", "/b"}, []string{"/v1/getinfo", "/v1/list-methods"}, false},
+		{"lower-case method, several methods on one path",
+			testCommands(t, helpGetinfo),
+			[]DynamicPath{{Path: "x/{id}", HTTPMethod: "get", RPCMethod: "getinfo"}, {Path: "x/{id}", HTTPMethod: "DELETE", RPCMethod: "getinfo", RuneRequired: true}},
+			nil, []string{"/x/{id}", "/v1/getinfo"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

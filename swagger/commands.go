@@ -148,11 +148,9 @@ func commandTags(cmds []command) map[string]string {
 func usedTags(d *document) []tag {
 	seen := map[string]bool{}
 	for _, item := range d.Paths {
-		for _, op := range []*operation{item.Get, item.Put, item.Post, item.Delete, item.Patch} {
-			if op != nil {
-				for _, t := range op.Tags {
-					seen[t] = true
-				}
+		for _, op := range item.operations() {
+			for _, t := range op.Tags {
+				seen[t] = true
 			}
 		}
 	}

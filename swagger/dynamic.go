@@ -40,8 +40,8 @@ func addDynamicPaths(d *document, paths []DynamicPath, cmds []command, ids map[s
 	for _, dp := range paths {
 		method := strings.ToUpper(dp.HTTPMethod)
 		template, captures := pathTemplate(dp.Path)
-		if template == "/" || dp.RPCMethod == "" {
-			continue
+		if template == "/" || dp.RPCMethod == "" || !slices.Contains(methodOrder, method) {
+			continue // the registry refuses these; nothing to document
 		}
 		g := findGroup(groups, template)
 		if g == nil {
@@ -54,18 +54,13 @@ func addDynamicPaths(d *document, paths []DynamicPath, cmds []command, ids map[s
 			}
 			groups = append(groups, g)
 		}
-		if !slices.Contains(methodOrder, method) {
-			continue
-		}
 		g.item.set(method, dynamicOperation(dp, method, g, byName, ids, d.Components.Schemas))
 	}
 	for _, g := range groups {
 		removeShadowed(d, g)
 	}
 	for _, g := range groups {
-		if g.item.Get != nil || g.item.Post != nil || g.item.Put != nil || g.item.Patch != nil || g.item.Delete != nil {
-			d.Paths[g.template] = g.item
-		}
+		d.Paths[g.template] = g.item
 	}
 }
 

@@ -54,17 +54,26 @@ type pathItem struct {
 	Parameters []parameter `json:"parameters,omitempty"`
 }
 
-// set stores op under the HTTP method; it reports false for a method
-// that a path item cannot hold.
-func (p *pathItem) set(method string, op *operation) bool {
+// set stores op under the HTTP method (one of methodOrder); other
+// methods are ignored.
+func (p *pathItem) set(method string, op *operation) {
 	slot := map[string]**operation{
 		"GET": &p.Get, "PUT": &p.Put, "POST": &p.Post, "DELETE": &p.Delete, "PATCH": &p.Patch,
 	}[method]
-	if slot == nil {
-		return false
+	if slot != nil {
+		*slot = op
 	}
-	*slot = op
-	return true
+}
+
+// operations lists the operations the item holds.
+func (p *pathItem) operations() []*operation {
+	var out []*operation
+	for _, op := range []*operation{p.Get, p.Put, p.Post, p.Delete, p.Patch} {
+		if op != nil {
+			out = append(out, op)
+		}
+	}
+	return out
 }
 
 type operation struct {
@@ -159,11 +168,6 @@ func (o *ordered[V]) set(key string, v V) {
 		o.keys = append(o.keys, key)
 	}
 	o.vals[key] = v
-}
-
-func (o ordered[V]) get(key string) (V, bool) {
-	v, ok := o.vals[key]
-	return v, ok
 }
 
 func (o ordered[V]) len() int { return len(o.keys) }
