@@ -3,7 +3,12 @@ GO      ?= go
 BIN     := bin/clnrest
 GOFLAGS ?=
 
-.PHONY: all build test test-short demo bench soak fuzz clean
+.PHONY: all build run test test-short demo bench soak fuzz clean
+
+# Options for `make run` against a running lightningd.
+PORT           ?= 3010
+LIGHTNING_CLI  ?= lightning-cli
+LIGHTNING_ARGS ?=
 
 all: build
 
@@ -20,6 +25,17 @@ test: build
 
 test-short:
 	$(GO) test -short -count=1 ./...
+
+# Build and run: start clnrest in the running lightningd (as a dynamic
+# plugin, on PORT) when lightning-cli reaches one, else run the demo node.
+run: build
+	@if command -v $(LIGHTNING_CLI) >/dev/null 2>&1 && $(LIGHTNING_CLI) $(LIGHTNING_ARGS) getinfo >/dev/null 2>&1; then \
+		echo "starting $(BIN) in the running lightningd on port $(PORT)"; \
+		$(LIGHTNING_CLI) $(LIGHTNING_ARGS) -k plugin subcommand=start plugin=$(CURDIR)/$(BIN) clnrest-port=$(PORT); \
+	else \
+		echo "no running lightningd reachable with $(LIGHTNING_CLI) $(LIGHTNING_ARGS): starting the demo node"; \
+		$(GO) run ./cmd/clnrest-demo -plugin $(CURDIR)/$(BIN) -port $(PORT); \
+	fi
 
 # Try clnrest without a node: a simulated lightningd with clnrest on
 # https://127.0.0.1:3010 until Ctrl-C.
