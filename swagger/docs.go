@@ -7,6 +7,7 @@ package swagger
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -142,11 +143,26 @@ func (d *Docs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// serveSpec answers /swagger.json, gzipped for clients that accept it:
+// the document for a full node is about 0.5 MB, 35 kB gzipped.
 func (d *Docs) serveSpec(w http.ResponseWriter, r *http.Request) {
 	body := d.spec(r.Context())
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-cache")
-	_, _ = w.Write(body)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Vary", "Accept-Encoding")
+	if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		_, _ = w.Write(body)
+		return
+	}
+	h.Set("Content-Encoding", "gzip")
+	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	if err != nil {
+		d.log.Error("swagger: compressing /swagger.json", "error", err)
+		return
+	}
+	_, _ = zw.Write(body)
+	_ = zw.Close()
 }
 
 // spec returns the kept document, or builds one.

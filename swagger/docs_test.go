@@ -151,6 +151,7 @@ func TestServe(t *testing.T) {
 		{"unknown asset is a JSON 404", def, "GET", "/swagger-ui/nope.js", nil, 404, "application/json", "", `{"code":-32601,"message":"Path not found"}`, false, "", 0},
 		{"POST to the page is a JSON 405", def, "POST", "/swagger-ui", nil, 405, "application/json", "", `"code":-32601`, false, "", 0},
 		{"spec", def, "GET", "/swagger.json", nil, 200, "application/json", "", `"/v1/getinfo"`, false, "", 0},
+		{"spec gzipped", def, "GET", "/swagger.json", gzipped, 200, "application/json", "", `"/v1/getinfo"`, true, "gzip", 0},
 		{"HEAD spec", def, "HEAD", "/swagger.json", nil, 200, "application/json", "", "", false, "", 0},
 		{"DELETE spec", def, "DELETE", "/swagger.json", nil, 405, "application/json", "", `only answers GET`, false, "", 0},
 		{"custom root: hello at /", docs, "GET", "/", nil, 200, "text/plain; charset=utf-8", "", "Hello, World!", false, "", 0},
