@@ -68,6 +68,8 @@ type Docs struct {
 	gen   uint64 // counts Invalidate calls, so a build that raced one is not kept
 }
 
+var _ http.Handler = (*Docs)(nil)
+
 // New checks cfg and returns a Docs. Nothing is asked of lightningd yet.
 func New(cfg Config) (*Docs, error) {
 	root := cfg.Root

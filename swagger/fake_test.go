@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 	"testing"
+
+	"github.com/clnrest/clnrest/lnrpc"
 )
 
 // fakeRPC answers `help` the way lightningd does, with a command list
@@ -20,7 +22,10 @@ type fakeRPC struct {
 	block   chan struct{} // when set, Call waits for it to close
 }
 
-var _ Caller = (*fakeRPC)(nil)
+var (
+	_ Caller = (*fakeRPC)(nil)
+	_ Caller = (*lnrpc.Client)(nil) // what clnrest passes
+)
 
 func (f *fakeRPC) Call(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
 	f.mu.Lock()
