@@ -25,6 +25,7 @@ import (
 	"github.com/clnrest/clnrest/runeauth"
 	"github.com/clnrest/clnrest/server"
 	"github.com/clnrest/clnrest/tlsident"
+	"github.com/clnrest/clnrest/websocket"
 )
 
 func main() {
@@ -46,10 +47,11 @@ type node struct {
 	log   *slog.Logger
 	paths *rest.Paths // registered by other plugins; lives as long as the process
 
-	mu     sync.Mutex // protects srv, rpc and served
+	mu     sync.Mutex // protects srv, rpc, hub and served
 	srv    *server.Server
 	rpc    *lnrpc.Client
-	served chan struct{} // closed when Serve returns
+	hub    *websocket.Hub
+	served chan struct{} // closed when Serve returns and the hub has stopped
 }
 
 func run() error {
@@ -63,6 +65,8 @@ func run() error {
 		Subscriptions: []string{"*"},
 		Dynamic:       true,
 		Init:          n.init,
+		// Called from the plugin's single dispatcher, in lightningd's order.
+		OnNotification: func(_ string, params json.RawMessage) { n.publish(params) },
 	})
 	n.log = slog.New(p.LogHandler(slog.LevelDebug))
 	err := p.Run(ctx)
@@ -81,20 +85,28 @@ func (n *node) init(ctx context.Context, in plugin.Init) error {
 		return &plugin.DisableError{Reason: err.Error()}
 	}
 	rpc := lnrpc.New(in.Configuration.RPCPath(), lnrpc.Config{})
+	auth := runeauth.NewChecker(rpc)
+	hub, err := websocket.New(websocket.Config{Auth: auth, Logger: n.log, Recheck: cfg.WSRecheck})
+	if err != nil {
+		rpc.Close()
+		return &plugin.DisableError{Reason: fmt.Sprintf("cannot start Socket.IO: %v", err)}
+	}
 	handler := rest.NewHandler(rest.Config{
-		RPC:     rpc,
-		Auth:    runeauth.NewChecker(rpc),
-		Origins: cfg.Origins,
-		CSP:     cfg.CSP,
-		MaxBody: cfg.MaxBody,
-		Paths:   n.paths,
-		Logger:  n.log,
+		RPC:      rpc,
+		Auth:     auth,
+		SocketIO: hub,
+		Origins:  cfg.Origins,
+		CSP:      cfg.CSP,
+		MaxBody:  cfg.MaxBody,
+		Paths:    n.paths,
+		Logger:   n.log,
 	})
 	scfg := server.Config{Addr: cfg.Addr, Handler: handler, Logger: n.log}
 	if cfg.TLS {
 		id, err := tlsident.Load(ctx, tlsident.Config{Dir: cfg.CertsDir, Host: cfg.Host, Logger: n.log})
 		if err != nil {
 			rpc.Close()
+			hub.Close()
 			n.log.Error("cannot use the TLS certificates", "err", err)
 			return &plugin.DisableError{Reason: err.Error()}
 		}
@@ -103,24 +115,42 @@ func (n *node) init(ctx context.Context, in plugin.Init) error {
 	srv, err := server.Listen(scfg)
 	if err != nil {
 		rpc.Close()
+		hub.Close()
 		n.log.Error("cannot start the REST server", "err", err)
 		return &plugin.DisableError{Reason: err.Error()}
 	}
-	n.start(srv, rpc, cfg)
+	n.start(srv, rpc, hub, cfg)
 	return nil
 }
 
-func (n *node) start(srv *server.Server, rpc *lnrpc.Client, cfg config.Config) {
+func (n *node) start(srv *server.Server, rpc *lnrpc.Client, hub *websocket.Hub, cfg config.Config) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.srv, n.rpc, n.served = srv, rpc, make(chan struct{})
+	n.srv, n.rpc, n.hub, n.served = srv, rpc, hub, make(chan struct{})
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		hub.Run(context.Background()) // ends with hub.Close in stop
+	}()
 	go func() {
 		defer close(n.served)
+		defer func() { <-hubDone }()
 		n.log.Info("REST server running at " + cfg.URL())
 		if err := srv.Serve(); err != nil {
 			n.log.Error("REST server stopped", "err", err)
 		}
 	}()
+}
+
+// publish hands a notification to the Socket.IO hub once it exists;
+// before init there is nobody to tell.
+func (n *node) publish(params json.RawMessage) {
+	n.mu.Lock()
+	hub := n.hub
+	n.mu.Unlock()
+	if hub != nil {
+		hub.Publish(params)
+	}
 }
 
 // stop drains the server and closes the lightning-rpc pool.
@@ -132,6 +162,7 @@ func (n *node) stop() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	n.hub.Close() // hijacked WebSockets are not drained by Shutdown
 	if err := n.srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		n.log.Warn("shutting down the REST server", "err", err)
 	}
