@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/clnrest/clnrest/rest"
 	"github.com/clnrest/clnrest/runeauth"
 	"github.com/clnrest/clnrest/server"
+	"github.com/clnrest/clnrest/swagger"
 	"github.com/clnrest/clnrest/tlsident"
 	"github.com/clnrest/clnrest/websocket"
 )
@@ -51,6 +53,7 @@ type node struct {
 	srv    *server.Server
 	rpc    *lnrpc.Client
 	hub    *websocket.Hub
+	docs   *swagger.Docs
 	served chan struct{} // closed when Serve returns and the hub has stopped
 }
 
@@ -66,7 +69,7 @@ func run() error {
 		Dynamic:       true,
 		Init:          n.init,
 		// Called from the plugin's single dispatcher, in lightningd's order.
-		OnNotification: func(_ string, params json.RawMessage) { n.publish(params) },
+		OnNotification: n.notified,
 	})
 	n.log = slog.New(p.LogHandler(slog.LevelDebug))
 	err := p.Run(ctx)
@@ -91,10 +94,17 @@ func (n *node) init(ctx context.Context, in plugin.Init) error {
 		rpc.Close()
 		return &plugin.DisableError{Reason: fmt.Sprintf("cannot start Socket.IO: %v", err)}
 	}
+	docs, err := swagger.New(swagger.Config{Root: cfg.SwaggerRoot, RPC: rpc, Paths: n.dynamicPaths, Version: version(), Logger: n.log})
+	if err != nil {
+		rpc.Close()
+		hub.Close()
+		return &plugin.DisableError{Reason: err.Error()}
+	}
 	handler := rest.NewHandler(rest.Config{
 		RPC:      rpc,
 		Auth:     auth,
 		SocketIO: hub,
+		Docs:     docs,
 		Origins:  cfg.Origins,
 		CSP:      cfg.CSP,
 		MaxBody:  cfg.MaxBody,
@@ -119,6 +129,9 @@ func (n *node) init(ctx context.Context, in plugin.Init) error {
 		n.log.Error("cannot start the REST server", "err", err)
 		return &plugin.DisableError{Reason: err.Error()}
 	}
+	n.mu.Lock()
+	n.docs = docs
+	n.mu.Unlock()
 	n.start(srv, rpc, hub, cfg)
 	return nil
 }
@@ -142,15 +155,39 @@ func (n *node) start(srv *server.Server, rpc *lnrpc.Client, hub *websocket.Hub, 
 	}()
 }
 
-// publish hands a notification to the Socket.IO hub once it exists;
-// before init there is nobody to tell.
-func (n *node) publish(params json.RawMessage) {
+// notified handles every notification, from the plugin's single
+// dispatcher in lightningd's order: Socket.IO clients get it, and a
+// plugin starting or stopping may have changed the commands the API
+// document lists.
+func (n *node) notified(topic string, params json.RawMessage) {
 	n.mu.Lock()
-	hub := n.hub
+	hub, docs := n.hub, n.docs
 	n.mu.Unlock()
 	if hub != nil {
 		hub.Publish(params)
 	}
+	if docs != nil && (topic == "plugin_started" || topic == "plugin_stopped") {
+		docs.Invalidate()
+	}
+}
+
+// dynamicPaths lists the registered paths for the API document.
+func (n *node) dynamicPaths() []swagger.DynamicPath {
+	regs := n.paths.List()
+	out := make([]swagger.DynamicPath, len(regs))
+	for i, r := range regs {
+		out[i] = swagger.DynamicPath{Path: r.Path, HTTPMethod: r.HTTPMethod, RPCMethod: r.RPCMethod, RuneRequired: r.RuneRequired}
+	}
+	return out
+}
+
+// version is the module version built into the binary, for the API
+// document.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
 }
 
 // stop drains the server and closes the lightning-rpc pool.
@@ -184,6 +221,12 @@ func (n *node) registerPathMethod() plugin.Method {
 			}
 			n.log.Debug("Registered path", "path", reg.Path, "http_method", reg.HTTPMethod,
 				"rpc_method", reg.RPCMethod, "rune_required", reg.RuneRequired)
+			n.mu.Lock()
+			docs := n.docs
+			n.mu.Unlock()
+			if docs != nil {
+				docs.Invalidate()
+			}
 			return json.RawMessage(`{}`), nil
 		},
 	}
