@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clnrest/clnrest/runeauth"
 )
 
 // u64Params is a notification carrying the largest msat amount.
@@ -221,4 +223,100 @@ func TestInvalidNotificationIsDropped(t *testing.T) {
 		t.Errorf("first message: got %q, %v; want {\"ok\":true}", got, err)
 	}
 	th.logs.waitFor(t, time.Second, "level=WARN", "dropping a notification")
+}
+
+func TestStalledPollingClientIsDisconnected(t *testing.T) {
+	const queue = 8
+	th := startHub(t, Config{QueueSize: queue})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := openPoll(ctx, th.plain, runeHeader("good"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.post(ctx, "40"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.get(ctx, nil); err != nil || len(got) != 1 || !strings.HasPrefix(got[0], "40{") {
+		t.Fatalf("CONNECT answer: got %q, %v; want [40{...}]", got, err)
+	}
+	th.waitClients(t, 1, 5*time.Second)
+	// The client never polls again.
+	for i := range queue + 1 {
+		th.Publish(json.RawMessage(fmt.Sprintf(`{"n":%d}`, i)))
+	}
+	th.logs.waitFor(t, 5*time.Second, "Socket.IO client disconnected", fmt.Sprintf("too slow: %d notifications queued", queue))
+	th.waitClients(t, 0, 5*time.Second)
+}
+
+// connectPoll opens a polling session and joins namespace "/".
+func connectPoll(t *testing.T, th *testHub, rune string) *pollClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := openPoll(ctx, th.plain, runeHeader(rune))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.post(ctx, "40"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.get(ctx, nil); err != nil || len(got) != 1 || !strings.HasPrefix(got[0], "40{") {
+		t.Fatalf("CONNECT answer: got %q, %v; want [40{...}]", got, err)
+	}
+	return p
+}
+
+// TestPendingPollsAreAnswered checks that a poll pending when the server
+// ends the session is answered at once rather than left hanging.
+func TestPendingPollsAreAnswered(t *testing.T) {
+	tests := []struct {
+		name string
+		end  func(th *testHub)
+		want string // first packet of the pending poll's answer
+	}{
+		{name: "rune revoked", want: "41", end: func(th *testHub) {
+			th.auth.set("revocable", &runeauth.Error{Status: 401, Code: 1503, Message: "Not authorized: Blacklisted rune"})
+		}},
+		{name: "hub closed", want: "1", end: func(th *testHub) { _ = th.Close() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			th := startHub(t, Config{Recheck: 20 * time.Millisecond})
+			th.auth.set("revocable", nil)
+			go func() { _ = th.Run(context.Background()) }()
+			p := connectPoll(t, th, "revocable")
+			th.waitClients(t, 1, 5*time.Second)
+
+			type answer struct {
+				packets []string
+				err     error
+			}
+			answered := make(chan answer, 1)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				got, err := p.get(ctx, nil)
+				answered <- answer{got, err}
+			}()
+			time.Sleep(100 * time.Millisecond) // let the poll be pending
+			start := time.Now()
+			tt.end(th)
+			a := <-answered
+			if a.err != nil || len(a.packets) == 0 || a.packets[0] != tt.want {
+				t.Errorf("pending poll: got %q, %v; want %q first", a.packets, a.err, tt.want)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("pending poll answered after %s; want at once", d)
+			}
+			// The session is over: a further poll is answered at once too,
+			// with CLOSE or as an unknown session.
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			got, err := p.get(ctx, nil)
+			if ctx.Err() != nil || (err == nil && (len(got) == 0 || got[0] != "1")) {
+				t.Errorf("next poll: got %q, %v; want CLOSE (1) or an error at once", got, err)
+			}
+		})
+	}
 }

@@ -98,7 +98,12 @@ func New(cfg Config) (*Hub, error) {
 		h.queueSize = DefaultQueueSize
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
-	h.sio = newSIOServer(sioEvents{admit: h.admit, joined: h.joined, left: h.left})
+	sio, err := newSIOServer(sioEvents{admit: h.admit, joined: h.joined, left: h.left})
+	if err != nil {
+		h.cancel()
+		return nil, fmt.Errorf("creating Socket.IO hub: %w", err)
+	}
+	h.sio = sio
 	return h, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -73,11 +74,11 @@ type sioEvents struct {
 // with the polling and websocket transports and upgrades between them.
 // It handles no CORS itself: the REST server in front does.
 type sioServer struct {
-	srv     *socket.Server
-	handler http.Handler
+	srv   *socket.Server
+	front *front
 }
 
-func newSIOServer(ev sioEvents) *sioServer {
+func newSIOServer(ev sioEvents) (*sioServer, error) {
 	opts := socket.DefaultServerOptions()
 	opts.SetServeClient(false)
 	opts.SetTransports(types.NewSet(engine.Polling, engine.WebSocket))
@@ -114,7 +115,11 @@ func newSIOServer(ev sioEvents) *sioServer {
 			ev.left(p, "transport close")
 		}
 	})
-	return &sioServer{srv: srv, handler: srv.ServeHandler(nil)}
+	eio, ok := srv.ServeHandler(nil).(engine.Server)
+	if !ok {
+		return nil, errors.New("the Socket.IO library's handler is not its Engine.IO server")
+	}
+	return &sioServer{srv: srv, front: newFront(eio)}, nil
 }
 
 func firstSocket(args []any) (*socket.Socket, bool) {
@@ -134,11 +139,15 @@ func firstString(args []any) (string, bool) {
 }
 
 func (s *sioServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	serveHeld(s.handler, w, r)
+	s.front.ServeHTTP(w, r)
 }
 
-// Close disconnects every socket and closes every Engine.IO session.
-func (s *sioServer) Close() { s.srv.Close(nil) }
+// Close disconnects every socket, closes every Engine.IO session and
+// ends every pending poll.
+func (s *sioServer) Close() {
+	s.srv.Close(nil)
+	s.front.close()
+}
 
 // peer is one connected socket of namespace "/".
 type peer struct{ s *socket.Socket }
