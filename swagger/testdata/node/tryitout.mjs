@@ -7,7 +7,8 @@
 // otherwise. The caller judges the status and body.
 //
 // usage: node tryitout.mjs <ui-url> <rune> <screenshot.png> [method] [tag]
-//   method defaults to getinfo, tag (the operation's group) to rpc.
+//   method defaults to getinfo, tag (the operation's group) to rpc; a rune
+//   of "-" skips Authorize (the request then carries no rune).
 // env: CHROMIUM (default /usr/bin/chromium), TRYITOUT_TIMEOUT_MS (30000)
 import { chromium } from 'playwright-core';
 
@@ -50,11 +51,13 @@ try {
   await op.waitFor();
 
   // Authorize: the api_key scheme takes the rune for the "rune" header.
-  await page.locator('.scheme-container .btn.authorize').click();
-  const modal = page.locator('.dialog-ux .modal-ux');
-  await modal.locator('input').first().fill(rune);
-  await modal.locator('button.authorize').click();
-  await modal.locator('button.btn-done, button.close-modal').first().click();
+  if (rune !== '-') {
+    await page.locator('.scheme-container .btn.authorize').click();
+    const modal = page.locator('.dialog-ux .modal-ux');
+    await modal.locator('input').first().fill(rune);
+    await modal.locator('button.authorize').click();
+    await modal.locator('button.btn-done, button.close-modal').first().click();
+  }
 
   await op.locator('.opblock-summary').first().click();
   await op.locator('button.try-out__btn').click();
