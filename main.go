@@ -49,12 +49,13 @@ type node struct {
 	log   *slog.Logger
 	paths *rest.Paths // registered by other plugins; lives as long as the process
 
-	mu     sync.Mutex // protects srv, rpc, hub and served
-	srv    *server.Server
-	rpc    *lnrpc.Client
-	hub    *websocket.Hub
-	docs   *swagger.Docs
-	served chan struct{} // closed when Serve returns and the hub has stopped
+	mu      sync.Mutex // protects srv, rpc, hub, docs, counter and served
+	srv     *server.Server
+	rpc     *lnrpc.Client
+	hub     *websocket.Hub
+	docs    *swagger.Docs
+	counter *requestCounter // requests in flight, for clnrest-stats
+	served  chan struct{}   // closed when Serve returns and the hub has stopped
 }
 
 func run() error {
@@ -64,7 +65,7 @@ func run() error {
 	n := &node{paths: &rest.Paths{}}
 	p := plugin.New(os.Stdin, os.Stdout, plugin.Config{
 		Options:       config.Options(),
-		Methods:       []plugin.Method{n.registerPathMethod()},
+		Methods:       []plugin.Method{n.registerPathMethod(), n.statsMethod()},
 		Subscriptions: []string{"*"},
 		Dynamic:       true,
 		Init:          n.init,
@@ -110,8 +111,11 @@ func (n *node) init(ctx context.Context, in plugin.Init) error {
 		MaxBody:  cfg.MaxBody,
 		Paths:    n.paths,
 		Logger:   n.log,
+
+		MaxRequests: cfg.MaxRequests,
 	})
-	scfg := server.Config{Addr: cfg.Addr, Handler: handler, Logger: n.log}
+	counter := &requestCounter{next: handler}
+	scfg := server.Config{Addr: cfg.Addr, Handler: counter, Logger: n.log}
 	if cfg.TLS {
 		id, err := tlsident.Load(ctx, tlsident.Config{Dir: cfg.CertsDir, Host: cfg.Host, Logger: n.log})
 		if err != nil {
@@ -130,7 +134,7 @@ func (n *node) init(ctx context.Context, in plugin.Init) error {
 		return &plugin.DisableError{Reason: err.Error()}
 	}
 	n.mu.Lock()
-	n.docs = docs
+	n.docs, n.counter = docs, counter
 	n.mu.Unlock()
 	n.start(srv, rpc, hub, cfg)
 	return nil

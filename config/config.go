@@ -27,6 +27,7 @@ const (
 	SwaggerRoot = "clnrest-swagger-root"
 	MaxBody     = "clnrest-max-body"
 	WSRecheck   = "clnrest-ws-recheck"
+	MaxRequests = "clnrest-max-requests"
 )
 
 // DefaultCSP is upstream clnrest's Content-Security-Policy.
@@ -35,6 +36,11 @@ const DefaultCSP = "default-src 'self'; font-src 'self'; img-src 'self' data:; f
 
 // DefaultMaxBody is the largest request body accepted by default: 8 MiB.
 const DefaultMaxBody = 8 << 20
+
+// DefaultMaxRequests is how many requests are served at once by default
+// (Socket.IO aside): enough for a burst of 2,000 concurrent clients with
+// room to spare, few enough that a flood cannot exhaust memory.
+const DefaultMaxRequests = 4096
 
 // Options returns the options clnrest declares in its manifest: upstream
 // clnrest's seven, with the same names, types and defaults, then ours.
@@ -53,6 +59,8 @@ func Options() []plugin.Option {
 			Description: "Largest request body in bytes; larger ones get 413"},
 		{Name: WSRecheck, Type: "int", Default: json.RawMessage("60"),
 			Description: "Seconds between re-checks of connected Socket.IO clients' runes (0 = never)"},
+		{Name: MaxRequests, Type: "int", Default: json.RawMessage(strconv.Itoa(DefaultMaxRequests)),
+			Description: "Most requests served at once (Socket.IO not counted); more get 503 with Retry-After"},
 	}
 }
 
@@ -79,6 +87,9 @@ type Config struct {
 	MaxBody int64
 	// WSRecheck is the interval of Socket.IO rune re-checks; 0 disables them.
 	WSRecheck time.Duration
+	// MaxRequests is how many requests are served at once, Socket.IO
+	// aside; more get 503.
+	MaxRequests int
 }
 
 // URL is the server's base URL as upstream logs it: the host as configured.
@@ -163,6 +174,17 @@ func (c *Config) parseOurs(opts map[string]json.RawMessage) error {
 			return errorf("`clnrest-ws-recheck` %d, should be 0 (off) or a number of seconds.", recheck)
 		}
 		c.WSRecheck = time.Duration(recheck) * time.Second
+	}
+	maxRequests, ok, err := intOption(opts, MaxRequests)
+	if err != nil {
+		return err
+	}
+	c.MaxRequests = DefaultMaxRequests
+	if ok {
+		if maxRequests < 1 || maxRequests > 1<<20 {
+			return errorf("`clnrest-max-requests` %d, should be between 1 and 1048576.", maxRequests)
+		}
+		c.MaxRequests = int(maxRequests)
 	}
 	return nil
 }

@@ -34,6 +34,9 @@ func TestParseErrors(t *testing.T) {
 		{"swagger root", opts(Port, "3010", SwaggerRoot, `"docs"`), "`clnrest-swagger-root` must start with `/`"},
 		{"max body", opts(Port, "3010", MaxBody, `0`), "`clnrest-max-body` 0, should be a positive number of bytes."},
 		{"recheck", opts(Port, "3010", WSRecheck, `-5`), "`clnrest-ws-recheck` -5, should be 0 (off) or a number of seconds."},
+		{"max requests zero", opts(Port, "3010", MaxRequests, `0`), "`clnrest-max-requests` 0, should be between 1 and 1048576."},
+		{"max requests huge", opts(Port, "3010", MaxRequests, `1048577`), "`clnrest-max-requests` 1048577, should be between 1 and 1048576."},
+		{"max requests text", opts(Port, "3010", MaxRequests, `"many"`), "`clnrest-max-requests` many, should be an integer."},
 		{"port first", opts(Port, "80", Protocol, `"ftp"`), "`clnrest-port` 80, should be a valid available port between 1024 and 65535."},
 	}
 	for _, tc := range tests {
@@ -88,6 +91,29 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func TestParseMaxRequests(t *testing.T) {
+	tests := []struct {
+		name string
+		opts map[string]json.RawMessage
+		want int
+	}{
+		{"default", opts(Port, "3010"), DefaultMaxRequests},
+		{"one", opts(Port, "3010", MaxRequests, `1`), 1},
+		{"quoted", opts(Port, "3010", MaxRequests, `"20000"`), 20000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse(tc.opts, "/ld/regtest")
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if c.MaxRequests != tc.want {
+				t.Errorf("MaxRequests: got %d; want %d", c.MaxRequests, tc.want)
+			}
+		})
+	}
+}
+
 func TestOrigins(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -127,6 +153,7 @@ func TestOptionsTable(t *testing.T) {
 		Port: {"int", "", false}, Certs: {"string", "", false}, Protocol: {"string", `"https"`, false},
 		Host: {"string", `"127.0.0.1"`, false}, CORSOrigins: {"string", `"*"`, true}, CSP: {"string", `"` + DefaultCSP + `"`, false},
 		SwaggerRoot: {"string", `"/"`, false}, MaxBody: {"int", "8388608", false}, WSRecheck: {"int", "60", false},
+		MaxRequests: {"int", "4096", false},
 	}
 	got := Options()
 	if len(got) != len(want) {

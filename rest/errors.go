@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/clnrest/clnrest/codec"
 	"github.com/clnrest/clnrest/lnrpc"
@@ -85,11 +86,44 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return
 	}
-	e := classify(err)
+	e := redactRunes(r, classify(err))
 	if e.Status >= 500 {
-		h.log.Warn("request failed", "path", r.URL.Path, "status", e.Status, "err", err)
+		h.log.Warn("request failed", "path", r.URL.Path, "status", e.Status, "err", redactRunesIn(r, err.Error()))
 	}
 	writeJSONError(w, e)
+}
+
+// minRedacted is the shortest Rune header value that is redacted: a real
+// rune is at least 43 characters (its 32-byte hash in base64), and
+// replacing a short bogus value everywhere would garble messages.
+const minRedacted = 16
+
+// redactRunes returns e with every Rune header value of r replaced by
+// "<rune>" in its message and data, so that no error a client receives
+// or that is logged ever repeats a rune, whatever lightningd's message
+// holds.
+func redactRunes(r *http.Request, e *Error) *Error {
+	msg, data := redactRunesIn(r, e.Message), json.RawMessage(redactRunesIn(r, string(e.Data)))
+	if msg == e.Message && string(data) == string(e.Data) {
+		return e
+	}
+	out := *e
+	out.Message = msg
+	if e.Data != nil {
+		out.Data = data
+	}
+	return &out
+}
+
+func redactRunesIn(r *http.Request, s string) string {
+	for _, v := range r.Header.Values("Rune") {
+		for _, form := range []string{v, strings.TrimRight(v, "=")} {
+			if len(form) >= minRedacted {
+				s = strings.ReplaceAll(s, form, "<rune>")
+			}
+		}
+	}
+	return s
 }
 
 func writeJSONError(w http.ResponseWriter, e *Error) {

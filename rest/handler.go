@@ -14,8 +14,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/clnrest/clnrest/codec"
 	"github.com/clnrest/clnrest/config"
@@ -43,25 +46,40 @@ type Config struct {
 	SocketIO http.Handler
 	// Logger receives the access log and errors; nil discards them.
 	Logger *slog.Logger
+	// BodyTimeout bounds how long a client may take to send its request
+	// body once its headers are in, so that a slow-body client cannot
+	// hold a request slot; a body not complete by then gets 408. Zero
+	// means DefaultBodyTimeout.
+	BodyTimeout time.Duration
+	// MaxRequests caps the requests served at once; beyond it a request
+	// gets 503 with Retry-After at once. Socket.IO traffic is not counted
+	// (its long polls and WebSockets live for minutes and the hub bounds
+	// them itself). Zero means config.DefaultMaxRequests.
+	MaxRequests int
 }
+
+// DefaultBodyTimeout is the default Config.BodyTimeout: generous for an
+// 8 MiB body on a slow link, short enough that slow-body clients are cut.
+const DefaultBodyTimeout = 30 * time.Second
 
 // Handler is clnrest's root http.Handler.
 type Handler struct {
-	rpc     *lnrpc.Client
-	auth    *runeauth.Checker
-	maxBody int64
-	paths   Router
-	docs    Docs
-	sio     http.Handler
-	log     *slog.Logger
-	root    http.Handler // routing wrapped in CORS, CSP and access log
+	rpc         *lnrpc.Client
+	auth        *runeauth.Checker
+	maxBody     int64
+	bodyTimeout time.Duration
+	paths       Router
+	docs        Docs
+	sio         http.Handler
+	log         *slog.Logger
+	root        http.Handler // routing wrapped in the request cap, CORS, CSP and access log
 }
 
 // NewHandler returns the root handler for cfg.
 func NewHandler(cfg Config) *Handler {
 	h := &Handler{
-		rpc: cfg.RPC, auth: cfg.Auth, maxBody: cfg.MaxBody, paths: cfg.Paths,
-		docs: cfg.Docs, sio: cfg.SocketIO, log: cfg.Logger,
+		rpc: cfg.RPC, auth: cfg.Auth, maxBody: cfg.MaxBody, bodyTimeout: cfg.BodyTimeout,
+		paths: cfg.Paths, docs: cfg.Docs, sio: cfg.SocketIO, log: cfg.Logger,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -69,7 +87,15 @@ func NewHandler(cfg Config) *Handler {
 	if h.maxBody <= 0 {
 		h.maxBody = config.DefaultMaxBody
 	}
+	if h.bodyTimeout <= 0 {
+		h.bodyTimeout = DefaultBodyTimeout
+	}
+	maxRequests := cfg.MaxRequests
+	if maxRequests <= 0 {
+		maxRequests = config.DefaultMaxRequests
+	}
 	var routed http.Handler = http.HandlerFunc(h.route)
+	routed = withRequestCap(routed, maxRequests)
 	routed = withCORS(routed, cfg.Origins)
 	routed = withCSP(routed, cfg.CSP)
 	h.root = withAccessLog(routed, h.log)
@@ -78,10 +104,20 @@ func NewHandler(cfg Config) *Handler {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.root.ServeHTTP(w, r) }
 
+// routePath is the path every routing decision is made on: the path as
+// the client sent it, still percent-encoded, so that an encoded '/'
+// ("%2F") can never turn one segment into two on the way to a route.
+func routePath(r *http.Request) string { return r.URL.EscapedPath() }
+
+// isSocketIO reports whether a request belongs to the Socket.IO server.
+func isSocketIO(r *http.Request) bool { return strings.HasPrefix(routePath(r), "/socket.io/") }
+
 // route dispatches in the order of the contract: registered paths,
 // list-methods, /v1/<method>, the documentation, Socket.IO, then 404.
+// Paths are taken as sent: no cleaning of "..", "//" or a trailing '/',
+// so that a path names exactly one route or none.
 func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
-	path := r.URL.Path
+	path := routePath(r)
 	if h.paths != nil {
 		if rt, ok, err := h.paths.Match(path, r.Method); ok {
 			if err != nil {
@@ -98,7 +134,7 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 		h.listMethods(w, r)
 	case strings.HasPrefix(rel, "v1/"):
 		h.serveMethod(w, r, rel[len("v1/"):])
-	case h.sio != nil && strings.HasPrefix(path, "/socket.io/"):
+	case h.sio != nil && isSocketIO(r):
 		h.sio.ServeHTTP(w, r)
 	case h.docs != nil && h.docs.Owns(path):
 		h.docs.ServeHTTP(w, r)
@@ -109,13 +145,17 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *Handler) serveMethod(w http.ResponseWriter, r *http.Request, method string) {
+// serveMethod serves POST /v1/<method>; rawMethod is the segment as sent.
+// The name checkrune sees is the name lightningd runs: both come from this
+// one decoded string.
+func (h *Handler) serveMethod(w http.ResponseWriter, r *http.Request, rawMethod string) {
 	if r.Method != http.MethodPost {
 		writeJSONError(w, newError(http.StatusMethodNotAllowed, codeMethodNotFound, "Path invalid, http_method must be POST for CLN methods"))
 		return
 	}
-	if !validMethodName(method) {
-		writeJSONError(w, newError(http.StatusNotFound, codeMethodNotFound, fmt.Sprintf("Unknown command '%s'", method)))
+	method, err := url.PathUnescape(rawMethod)
+	if err != nil || !validMethodName(method) {
+		writeJSONError(w, newError(http.StatusNotFound, codeMethodNotFound, fmt.Sprintf("Unknown command '%s'", rawMethod)))
 		return
 	}
 	h.serveCall(w, r, Route{Method: method, RuneRequired: true})
@@ -200,13 +240,9 @@ const maxYAMLBody = 1 << 20
 // and merges the path's captures. An empty body is {} whatever its
 // Content-Type, as clients such as axios send one on a bare POST.
 func (h *Handler) readParams(w http.ResponseWriter, r *http.Request, f format, rt Route) (json.RawMessage, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	body, err := h.readBody(w, r)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, err
-		}
-		return nil, newError(http.StatusBadRequest, codeParseError, "reading request body: "+err.Error())
+		return nil, err
 	}
 	if f == formatYAML && int64(len(body)) > maxYAMLBody {
 		return nil, newError(http.StatusRequestEntityTooLarge, codeInvalidRequest,
@@ -222,6 +258,36 @@ func (h *Handler) readParams(w http.ResponseWriter, r *http.Request, f format, r
 		}
 	}
 	return mergeCaptures(params, rt.Captures)
+}
+
+// readBody reads the whole body within bodyTimeout and maxBody. The read
+// deadline must not outlive the body: left in place, it would fire in the
+// server's background read (which watches for the client going away)
+// while lightningd is still working, and cancel the request. So no
+// deadline is set without a body, and it is lifted once the body is in.
+// After a failed read it stays, so that the server does not wait on the
+// rest of a slow body before closing the connection.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	rc := http.NewResponseController(w)
+	deadline := rc.SetReadDeadline(time.Now().Add(h.bodyTimeout)) == nil
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case err == nil:
+		if deadline {
+			rc.SetReadDeadline(time.Time{})
+		}
+		return body, nil
+	case errors.As(err, &tooLarge):
+		return nil, err
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, newError(http.StatusRequestTimeout, codeInvalidRequest,
+			"Request body was not received within "+h.bodyTimeout.String())
+	}
+	return nil, newError(http.StatusBadRequest, codeParseError, "reading request body: "+err.Error())
 }
 
 func decode(r io.Reader, f format, method string) (json.RawMessage, error) {

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/rs/cors"
@@ -37,7 +36,7 @@ func withCORS(next http.Handler, origins *config.Origins) http.Handler {
 	}
 	c := cors.New(opts)
 	return c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if origin := r.Header.Get("Origin"); origin != "" && strings.HasPrefix(r.URL.Path, "/socket.io/") && !origins.Allows(origin) {
+		if origin := r.Header.Get("Origin"); origin != "" && isSocketIO(r) && !origins.Allows(origin) {
 			writeJSONError(w, newError(http.StatusForbidden, codeInvalidRequest, "Origin "+origin+" is not allowed by clnrest-cors-origins"))
 			return
 		}
@@ -62,7 +61,7 @@ func withCSP(next http.Handler, csp string) http.Handler {
 // server logs connects and disconnects itself.
 func withAccessLog(next http.Handler, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/socket.io/") || !log.Enabled(r.Context(), slog.LevelInfo) {
+		if isSocketIO(r) || !log.Enabled(r.Context(), slog.LevelInfo) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -81,16 +80,53 @@ func withAccessLog(next http.Handler, log *slog.Logger) http.Handler {
 	})
 }
 
-// runeID names the request's rune in logs by its unique id.
+// withRequestCap answers 503 with Retry-After, without running anything,
+// while max requests are already being served, so that a flood cannot
+// pile up goroutines, memory and lightningd calls without bound. Socket.IO
+// requests are not counted: long polls and WebSockets last for minutes by
+// design, and the Socket.IO hub bounds its clients itself.
+func withRequestCap(next http.Handler, max int) http.Handler {
+	slots := make(chan struct{}, max)
+	refusal := newError(http.StatusServiceUnavailable, codeInternal,
+		"Too many requests in progress (clnrest-max-requests "+strconv.Itoa(max)+"); retry later")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isSocketIO(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+			next.ServeHTTP(w, r)
+		default:
+			w.Header().Set("Retry-After", "1")
+			writeJSONError(w, refusal)
+		}
+	})
+}
+
+// maxLoggedIDLen bounds the rune id written to the log: lightningd's ids
+// are decimal numbers, and a client's made-up rune must not flood the log.
+const maxLoggedIDLen = 64
+
+// runeID names the request's rune in logs by its unique id, never by the
+// rune itself: "unknown" when the id cannot be read or does not look
+// like one.
 func runeID(r *http.Request) string {
 	rune := r.Header.Get("Rune")
 	if rune == "" {
 		return ""
 	}
-	if id, ok := runeauth.UniqueID(rune); ok {
-		return id
+	id, ok := runeauth.UniqueID(rune)
+	if !ok || len(id) > maxLoggedIDLen {
+		return "unknown"
 	}
-	return "unknown"
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] >= 0x7f {
+			return "unknown"
+		}
+	}
+	return id
 }
 
 // statusWriter records the status a handler sent. It keeps Flush and

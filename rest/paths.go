@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -14,7 +15,10 @@ import (
 //
 // A path is a sequence of '/'-separated segments. A segment is static
 // text, or one {name} capture with optional static text before and after
-// it ("v{version}", "{id}.json"). Captures become string params. When
+// it ("v{version}", "{id}.json"). Paths are matched as sent, percent-
+// encoded, as upstream's router does: static text compares with the raw
+// segment, so "%2F" never acts as a separator, and a capture's value is
+// percent-decoded after the match. Captures become string params. When
 // several registrations match a request, the one with static text in the
 // earliest differing segment wins, as in upstream's router.
 type Paths struct {
@@ -97,7 +101,8 @@ func (p *Paths) Register(params json.RawMessage) (Registration, error) {
 	return reg, nil
 }
 
-// Match resolves a request path (with its leading '/').
+// Match resolves a request path as sent, percent-encoded, with its
+// leading '/' (r.URL.EscapedPath()).
 func (p *Paths) Match(path, httpMethod string) (Route, bool, error) {
 	rel := strings.TrimPrefix(path, "/")
 	p.mu.RLock()
@@ -163,10 +168,14 @@ func matchSegments(segs []segment, parts []string) (map[string]string, bool) {
 		if len(part) <= len(s.prefix)+len(s.suffix) || !strings.HasPrefix(part, s.prefix) || !strings.HasSuffix(part, s.suffix) {
 			return nil, false
 		}
+		value, err := url.PathUnescape(part[len(s.prefix) : len(part)-len(s.suffix)])
+		if err != nil {
+			return nil, false
+		}
 		if captures == nil {
 			captures = map[string]string{}
 		}
-		captures[s.name] = part[len(s.prefix) : len(part)-len(s.suffix)]
+		captures[s.name] = value
 	}
 	return captures, true
 }

@@ -120,3 +120,40 @@ func TestMatch(t *testing.T) {
 		t.Errorf("List: got %d registrations; want 10", got)
 	}
 }
+
+// TestMatchEscaped: paths are matched as sent; "%2F" never separates
+// segments, static text compares with the raw segment, and captures are
+// decoded after the match.
+func TestMatchEscaped(t *testing.T) {
+	p := &Paths{}
+	for _, r := range []string{`["v1/keys/{id}","getkey","GET",false]`, `["v1/keys/{a}/{b}","twokeys","GET",false]`} {
+		if _, err := p.Register(json.RawMessage(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, path string
+		wantOK     bool
+		wantMethod string
+		wantCap    map[string]string
+	}{
+		{"plain", "/v1/keys/abc", true, "getkey", map[string]string{"id": "abc"}},
+		{"encoded slash stays in the capture", "/v1/keys/a%2Fb", true, "getkey", map[string]string{"id": "a/b"}},
+		{"real slash is two segments", "/v1/keys/a/b", true, "twokeys", map[string]string{"a": "a", "b": "b"}},
+		{"encoded static text", "/v1/k%65ys/abc", false, "", nil},
+		{"encoded separator before static", "/v1%2Fkeys/abc", false, "", nil},
+		{"bad escape in capture", "/v1/keys/%zz", false, "", nil},
+		{"dot segments are text", "/v1/keys/../keys/abc", false, "", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rt, ok, err := p.Match(tc.path, http.MethodGet)
+			if ok != tc.wantOK || err != nil {
+				t.Fatalf("Match(%q): got ok %v err %v; want ok %v", tc.path, ok, err, tc.wantOK)
+			}
+			if ok && (rt.Method != tc.wantMethod || !reflect.DeepEqual(rt.Captures, tc.wantCap)) {
+				t.Errorf("Match(%q): got %s %v; want %s %v", tc.path, rt.Method, rt.Captures, tc.wantMethod, tc.wantCap)
+			}
+		})
+	}
+}

@@ -23,7 +23,8 @@ type Route struct {
 	CheckParams json.RawMessage
 }
 
-// Router resolves paths that other plugins registered. Match reports
+// Router resolves paths that other plugins registered. path is the
+// request path as sent, percent-encoded (r.URL.EscapedPath()). Match reports
 // ok=false when path is not registered; ok=true with an error (for
 // example a 405) when it is registered but cannot serve httpMethod.
 type Router interface {
