@@ -49,13 +49,12 @@ type node struct {
 	log   *slog.Logger
 	paths *rest.Paths // registered by other plugins; lives as long as the process
 
-	mu      sync.Mutex // protects srv, rpc, hub, docs, counter and served
-	srv     *server.Server
-	rpc     *lnrpc.Client
-	hub     *websocket.Hub
-	docs    *swagger.Docs
-	counter *requestCounter // requests in flight, for clnrest-stats
-	served  chan struct{}   // closed when Serve returns and the hub has stopped
+	mu     sync.Mutex // protects srv, rpc, hub and served
+	srv    *server.Server
+	rpc    *lnrpc.Client
+	hub    *websocket.Hub
+	docs   *swagger.Docs
+	served chan struct{} // closed when Serve returns and the hub has stopped
 }
 
 func run() error {
@@ -65,7 +64,7 @@ func run() error {
 	n := &node{paths: &rest.Paths{}}
 	p := plugin.New(os.Stdin, os.Stdout, plugin.Config{
 		Options:       config.Options(),
-		Methods:       []plugin.Method{n.registerPathMethod(), n.statsMethod()},
+		Methods:       []plugin.Method{n.registerPathMethod()},
 		Subscriptions: []string{"*"},
 		Dynamic:       true,
 		Init:          n.init,
@@ -114,8 +113,7 @@ func (n *node) init(ctx context.Context, in plugin.Init) error {
 
 		MaxRequests: cfg.MaxRequests,
 	})
-	counter := &requestCounter{next: handler}
-	scfg := server.Config{Addr: cfg.Addr, Handler: counter, Logger: n.log}
+	scfg := server.Config{Addr: cfg.Addr, Handler: handler, Logger: n.log}
 	if cfg.TLS {
 		id, err := tlsident.Load(ctx, tlsident.Config{Dir: cfg.CertsDir, Host: cfg.Host, Logger: n.log})
 		if err != nil {
@@ -134,7 +132,7 @@ func (n *node) init(ctx context.Context, in plugin.Init) error {
 		return &plugin.DisableError{Reason: err.Error()}
 	}
 	n.mu.Lock()
-	n.docs, n.counter = docs, counter
+	n.docs = docs
 	n.mu.Unlock()
 	n.start(srv, rpc, hub, cfg)
 	return nil
