@@ -23,6 +23,21 @@ test: build
 	$(GO) vet ./...
 	CLNREST_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 30m ./...
 
+# Every fuzz target for a short bounded time each (FUZZTIME, default 10s),
+# one after the other: none may panic, hang or break its invariants.
+# The seed corpora in <pkg>/testdata/fuzz/ also run in `make test`.
+FUZZTIME    ?= 10s
+FUZZ_TARGETS = codec:FuzzDecodeJSON codec:FuzzDecodeYAML codec:FuzzDecodeXML codec:FuzzDecodeForm \
+               codec:FuzzTokenReader lnrpc:FuzzValueScanner plugin:FuzzRun runeauth:FuzzUniqueID \
+               rest:FuzzPaths
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ./$$pkg for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) ./$$pkg; \
+	done
+
 test-short:
 	$(GO) test -short -count=1 ./...
 
