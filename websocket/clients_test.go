@@ -222,7 +222,7 @@ func TestNodeSocketIOClients(t *testing.T) {
 		cfg           map[string]any
 		wantTransport string
 	}{
-		{name: "docs example over TLS", cfg: map[string]any{"url": th.tls.URL, "rune": "good", "ca": ca}, wantTransport: "websocket"},
+		{name: "docs example over TLS", cfg: map[string]any{"url": th.tls.URL, "rune": "good", "ca": ca, "waitUpgrade": true}, wantTransport: "websocket"},
 		{name: "auth payload, websocket only", cfg: map[string]any{"url": th.plain.URL, "auth": "good", "transports": []string{"websocket"}}, wantTransport: "websocket"},
 	}
 	for _, tt := range tests {

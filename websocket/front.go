@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -16,7 +15,7 @@ import (
 )
 
 // front is the HTTP side of the Socket.IO library, with workarounds for
-// three of its flaws, each of which breaks real clients:
+// four of its flaws, each of which breaks real clients:
 //
 //  1. It starts an Engine.IO session (sends the OPEN packet, or starts
 //     reading the websocket) before its Socket.IO layer listens to that
@@ -25,7 +24,7 @@ import (
 //     for ever. The library handles the request that starts a session
 //     synchronously up to the point where that layer listens, so front
 //     holds the client back until then: a polling handshake's response is
-//     buffered and sent once the library is done with the request, and a
+//     sent once the library is done with the request (see 4), and a
 //     websocket's reads wait until then.
 //  2. It sets a field of a long poll's context without synchronisation
 //     while its own watcher goroutine may read it as soon as the
@@ -37,6 +36,10 @@ import (
 //     hanging. front ends the pending polls of a closed session itself,
 //     answering them with a CLOSE packet, and ends every poll at Close so
 //     that a server shutdown does not wait for them.
+//  4. It clears a polling transport's pending request after it has
+//     released the response; a client quick to poll again has its new
+//     request cleared instead, and the session fails at the next write.
+//     front sends a poll's response only once the library is done.
 type front struct {
 	eio engine.Server
 
@@ -90,18 +93,20 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // servePoll serves a polling GET: a handshake (no sid) or a long poll.
+// Its response is held until the library has fully finished with the
+// request, including the clean-up that clears the transport's pending
+// request (flaw 4): a client that got the response earlier could send
+// its next poll first, and have it wiped.
 func (f *front) servePoll(w http.ResponseWriter, r *http.Request) {
 	sid := r.URL.Query().Get("sid")
-	ww := &trackedResponse{ResponseWriter: w}
-	var bw *bufferedResponse
-	out := http.ResponseWriter(ww)
-	if sid == "" {
-		bw = &bufferedResponse{ResponseWriter: ww}
-		out = bw
-	}
+	bw := &bufferedResponse{ResponseWriter: w}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
-	hctx := types.NewHttpContext(out, r.WithContext(ctx))
+	hctx := types.NewHttpContext(bw, r.WithContext(ctx))
+	finished := make(chan struct{})
+	var finish sync.Once
+	_ = hctx.On("close", func(...any) { finish.Do(func() { close(finished) }) })
+	ours := hctx.ListenerCount("close")
 	p := f.register(sid)
 	defer f.unregister(sid, p)
 
@@ -119,30 +124,33 @@ func (f *front) servePoll(w http.ResponseWriter, r *http.Request) {
 		case <-p.end:
 			ended = true
 		}
-		if settled(hctx, served) {
+		if settled(hctx, ours, served) {
 			cancel()
 		}
 	}()
 	f.eio.HandleRequest(hctx)
 	close(served)
 	<-watched
-	if bw != nil {
-		bw.flush()
+	select {
+	case <-finished:
+	case <-time.After(time.Second):
 	}
-	if ended && !ww.written() {
+	if ended && !bw.written() {
 		// An Engine.IO CLOSE packet, which the library meant to send.
 		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
-		_, _ = io.WriteString(w, "1")
+		_, _ = bw.Write([]byte("1"))
 	}
+	bw.flush()
 }
 
 // settled waits until the library has set up the poll's context (it has
-// registered its "close" listener, which comes after the unsynchronised
-// write) or answered the request, and reports true; or false when served
-// closes first. Reading the listener count synchronises with that write.
-func settled(hctx *types.HttpContext, served <-chan struct{}) bool {
+// registered its own "close" listener, next to ours, which comes after
+// the unsynchronised write) or answered the request, and reports true;
+// or false when served closes first. Reading the listener count
+// synchronises with that write.
+func settled(hctx *types.HttpContext, ours int, served <-chan struct{}) bool {
 	for {
-		if hctx.IsDone() || hctx.ListenerCount("close") > 0 {
+		if hctx.IsDone() || hctx.ListenerCount("close") > ours {
 			return true
 		}
 		select {
@@ -213,38 +221,8 @@ func (c *heldConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
-// trackedResponse records whether anything was written.
-type trackedResponse struct {
-	http.ResponseWriter
-	mu    sync.Mutex // protects wrote
-	wrote bool
-}
-
-func (t *trackedResponse) WriteHeader(status int) {
-	t.mark()
-	t.ResponseWriter.WriteHeader(status)
-}
-
-func (t *trackedResponse) Write(p []byte) (int, error) {
-	t.mark()
-	return t.ResponseWriter.Write(p)
-}
-
-func (t *trackedResponse) mark() {
-	t.mu.Lock()
-	t.wrote = true
-	t.mu.Unlock()
-}
-
-func (t *trackedResponse) written() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.wrote
-}
-
 // bufferedResponse keeps a response until flush. The library writes a
-// polling response in one call, and the request ends once that call has
-// returned.
+// polling response in one call.
 type bufferedResponse struct {
 	http.ResponseWriter
 	mu     sync.Mutex // protects status and body
@@ -267,6 +245,12 @@ func (b *bufferedResponse) Write(p []byte) (int, error) {
 		b.status = http.StatusOK
 	}
 	return b.body.Write(p)
+}
+
+func (b *bufferedResponse) written() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.status != 0
 }
 
 func (b *bufferedResponse) flush() {

@@ -1,7 +1,7 @@
 // A socket.io-client (Node) client for the websocket package's tests, in
 // the style of upstream clnrest's NodeJS example (extraHeaders: {rune}).
 // Its one argument is a JSON object: {url, rune, auth, ca, transports,
-// count, timeout}. It prints JSON lines on stdout: connect,
+// count, waitUpgrade, timeout}. It prints JSON lines on stdout: connect,
 // raw (each Engine.IO message frame as received, before JSON.parse,
 // which would turn u64 amounts into doubles), message, connect_error
 // {message, data}, done {transport}, timeout.
@@ -44,14 +44,18 @@ socket.on('connect_error', (err) => {
   out({ event: 'connect_error', message: err.message, data: err.data });
   finish(0);
 });
+// done is reported once count messages have arrived and, with
+// waitUpgrade, once the transport has been upgraded to websocket.
+function maybeDone() {
+  const transport = socket.io.engine.transport.name;
+  if (received >= (cfg.count || 1) && (!cfg.waitUpgrade || transport === 'websocket')) {
+    out({ event: 'done', transport });
+    finish(0);
+  }
+}
+socket.on('connect', () => socket.io.engine.on('upgrade', maybeDone));
 socket.on('message', (data) => {
   out({ event: 'message', data });
   received++;
-  if (received >= (cfg.count || 1)) {
-    // Give a pending upgrade a moment to settle before reporting.
-    setTimeout(() => {
-      out({ event: 'done', transport: socket.io.engine.transport.name });
-      finish(0);
-    }, 50);
-  }
+  maybeDone();
 });
