@@ -46,8 +46,9 @@ const unrestrictedWarning = "WARNING: This rune has no restrictions! Anyone who 
 
 // nodeState is the simulated node's data: runes, invoices, datastore.
 type nodeState struct {
-	cfg    RPCConfig
-	master *RuneMaster
+	cfg         RPCConfig
+	master      *RuneMaster
+	getinfoJSON json.RawMessage // getinfo's answer, fixed for the node's life
 
 	mu           sync.Mutex // protects the fields below
 	nextRuneID   uint64
@@ -72,7 +73,11 @@ func newNodeState(cfg RPCConfig) (*nodeState, error) {
 	if b, err := hex.DecodeString(cfg.NodeID); err != nil || len(b) != 33 {
 		return nil, fmt.Errorf("node id %q is not 33 bytes of hex", cfg.NodeID)
 	}
-	return &nodeState{cfg: cfg, master: m, runes: map[uint64]*storedRune{},
+	info, err := getinfoResult(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &nodeState{cfg: cfg, master: m, getinfoJSON: info, runes: map[uint64]*storedRune{},
 		dsRows: map[string]*dsEntry{}, nextInvIndex: 1}, nil
 }
 
@@ -310,11 +315,18 @@ func escapeJSON(s string) string {
 // ---- getinfo, help, stop ----
 
 // getinfo follows json_getinfo in lightningd/peer_control.c for a fresh
-// regtest node without peers.
+// regtest node without peers. Nothing in it changes while the node runs,
+// so it is built once (getinfoResult) and answered from memory, keeping
+// the simulator cheap per call for benchmarks of what sits in front of it.
 func (n *nodeState) getinfo(_ context.Context, params json.RawMessage) (json.RawMessage, error) {
 	if err := parseParams(params); err != nil {
 		return nil, err
 	}
+	return n.getinfoJSON, nil
+}
+
+// getinfoResult builds getinfo's answer for cfg.
+func getinfoResult(cfg RPCConfig) (json.RawMessage, error) {
 	type binding struct {
 		Type    string `json:"type"`
 		Address string `json:"address"`
@@ -343,10 +355,10 @@ func (n *nodeState) getinfo(_ context.Context, params json.RawMessage) (json.Raw
 		LightningDir        string    `json:"lightning-dir"`
 		OurFeatures         features  `json:"our_features"`
 	}{
-		ID: n.cfg.NodeID, Alias: "SIMULATEDNODE", Color: n.cfg.NodeID[:6],
+		ID: cfg.NodeID, Alias: "SIMULATEDNODE", Color: cfg.NodeID[:6],
 		Address: []any{}, Binding: []binding{{Type: "ipv4", Address: "127.0.0.1", Port: 9735}},
-		Version: n.cfg.Version, Blockheight: 101, Network: "regtest",
-		LightningDir: filepath.Dir(n.cfg.SocketPath),
+		Version: cfg.Version, Blockheight: 101, Network: "regtest",
+		LightningDir: filepath.Dir(cfg.SocketPath),
 		OurFeatures:  features{Init: "800898882a8a59a1", Node: "808898882a8a59a1", Channel: "", Invoice: "02000002024100"},
 	})
 }

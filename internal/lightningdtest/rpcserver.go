@@ -14,9 +14,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -82,6 +84,12 @@ type RPCConfig struct {
 	// e.g. "invoice_creation" with params {"invoice_creation":{...}}. It is
 	// called on the request's goroutine and may be nil.
 	Notify func(topic string, params json.RawMessage)
+	// ListenBacklog is the socket's listen backlog: connections not yet
+	// accepted beyond it are refused, and a non-blocking connect then
+	// fails with EAGAIN ("Resource temporarily unavailable"). lightningd
+	// uses 128 (listen(fd, 128) in jsonrpc_listen, lightningd/jsonrpc.c);
+	// zero means Go's default, the system maximum.
+	ListenBacklog int
 	// OnStop is called once the answer to "stop" is written. It runs on
 	// that request's goroutine: it may call CloseListener, but must not
 	// call Close, which waits for that goroutine. May be nil.
@@ -179,7 +187,7 @@ func (s *RPCServer) Listen() error {
 	if s.listener != nil {
 		return fmt.Errorf("listening on %s: already listening", s.cfg.SocketPath)
 	}
-	ln, err := net.Listen("unix", s.cfg.SocketPath)
+	ln, err := listenUnix(s.cfg.SocketPath, s.cfg.ListenBacklog)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", s.cfg.SocketPath, err)
 	}
@@ -187,6 +195,36 @@ func (s *RPCServer) Listen() error {
 	s.wg.Add(1)
 	go s.acceptLoop(ln)
 	return nil
+}
+
+// listenUnix listens on a unix socket with the given backlog (zero: Go's
+// default). The socket file is removed when the listener is closed.
+func listenUnix(path string, backlog int) (net.Listener, error) {
+	if backlog <= 0 {
+		return net.Listen("unix", path)
+	}
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("creating socket: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close() // FileListener holds its own copy of the descriptor
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		return nil, fmt.Errorf("binding: %w", err)
+	}
+	if err := syscall.Listen(fd, backlog); err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("listen(%d): %w", backlog, err)
+	}
+	ln, err := net.FileListener(f)
+	if err != nil {
+		os.Remove(path)
+		return nil, err
+	}
+	if ul, ok := ln.(*net.UnixListener); ok {
+		ul.SetUnlinkOnClose(true)
+	}
+	return ln, nil
 }
 
 // CloseListener stops accepting, removes the socket file and closes every

@@ -516,3 +516,29 @@ func TestNewRPCServerRejectsLongPath(t *testing.T) {
 		t.Errorf("got nil error; want path length error")
 	}
 }
+
+// TestListenBacklog: with or without an explicit backlog the server
+// answers, removes its socket file when the listener closes, and listens
+// again.
+func TestListenBacklog(t *testing.T) {
+	for _, backlog := range []int{0, 128} {
+		t.Run(fmt.Sprint(backlog), func(t *testing.T) {
+			s := newTestServer(t, RPCConfig{ListenBacklog: backlog})
+			if a := dial(t, s).call("getinfo", "{}"); a.Error != nil {
+				t.Fatalf("getinfo: got error %+v; want a result", a.Error)
+			}
+			if err := s.CloseListener(); err != nil {
+				t.Fatalf("CloseListener: %v", err)
+			}
+			if _, err := os.Stat(s.SocketPath()); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("socket file after CloseListener: got %v; want it removed", err)
+			}
+			if err := s.Listen(); err != nil {
+				t.Fatalf("Listen again: %v", err)
+			}
+			if a := dial(t, s).call("getinfo", "{}"); a.Error != nil {
+				t.Fatalf("getinfo after Listen: got error %+v; want a result", a.Error)
+			}
+		})
+	}
+}
