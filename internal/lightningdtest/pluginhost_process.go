@@ -233,6 +233,11 @@ func (p *Plugin) Shutdown(ctx context.Context) (exitCode int, err error) {
 	return p.ExitCode(), err
 }
 
+// PID is the plugin process's id, for tests that watch its resources in
+// /proc (threads, file descriptors, memory). It stays valid until the
+// process has been reaped.
+func (p *Plugin) PID() int { return p.cmd.Process.Pid }
+
 // Wait waits until the plugin has exited and everything it wrote has been
 // read, and returns its exit code (-1 if killed by a signal).
 func (p *Plugin) Wait(ctx context.Context) (exitCode int, err error) {
