@@ -263,14 +263,14 @@ func (c *Client) failed(ctx context.Context, cn *conn, method string, err error)
 }
 
 // wrap names the method, the operation and the socket, and classifies the
-// cause: a cancelled ctx, a closed client, a protocol violation, or else
-// lightningd being unreachable (ErrUnavailable).
+// cause: a cancelled ctx, a closed client (ErrClosed and ErrUnavailable), a
+// protocol violation, or else lightningd being unreachable (ErrUnavailable).
 func (c *Client) wrap(ctx context.Context, method, op string, err error) error {
 	switch {
 	case ctx.Err() != nil:
 		return fmt.Errorf("lnrpc %s: %s %s: %w", method, op, c.path, ctx.Err())
 	case errors.Is(err, ErrClosed) || c.isClosed():
-		return fmt.Errorf("lnrpc %s: %s %s: %w", method, op, c.path, ErrClosed)
+		return fmt.Errorf("lnrpc %s: %s %s: %w: %w", method, op, c.path, ErrUnavailable, ErrClosed)
 	case errors.Is(err, ErrProtocol):
 		return fmt.Errorf("lnrpc %s: %s %s: %w", method, op, c.path, err)
 	}

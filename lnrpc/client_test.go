@@ -574,15 +574,15 @@ func TestClose(t *testing.T) {
 	}
 	select {
 	case err := <-inflight:
-		if !errors.Is(err, ErrClosed) {
-			t.Errorf("in-flight call: got %v; want ErrClosed", err)
+		if !errors.Is(err, ErrClosed) || !errors.Is(err, ErrUnavailable) {
+			t.Errorf("in-flight call: got %v; want ErrClosed and ErrUnavailable", err)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("in-flight call still running after Close")
 	}
 	for _, rd := range resultReaders() {
-		if _, err := rd.get(context.Background(), c, "echo", nil); !errors.Is(err, ErrClosed) {
-			t.Errorf("%s after Close: got %v; want ErrClosed", rd.name, err)
+		if _, err := rd.get(context.Background(), c, "echo", nil); !errors.Is(err, ErrClosed) || !errors.Is(err, ErrUnavailable) {
+			t.Errorf("%s after Close: got %v; want ErrClosed and ErrUnavailable", rd.name, err)
 		}
 	}
 	if err := c.Close(); err != nil {

@@ -21,7 +21,9 @@ var ErrUnavailable = errors.New("lightningd unavailable")
 var ErrProtocol = errors.New("lightning-rpc protocol violation")
 
 // ErrClosed is returned by calls made after Client.Close, and by calls that
-// were in flight when Close ran.
+// were in flight when Close ran. Those errors wrap ErrUnavailable too: to
+// the caller, a client closed for shutdown is a lightningd it cannot reach
+// (the REST layer answers 503 rather than 500).
 var ErrClosed = errors.New("lnrpc client closed")
 
 // errResultClosed is returned by Result.Read after Result.Close.
