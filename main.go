@@ -41,20 +41,26 @@ func main() {
 }
 
 // shutdownGrace is how long requests in flight get to finish once
-// lightningd asks us to stop; lightningd itself waits 30 s.
-const shutdownGrace = 3 * time.Second
+// lightningd asks us to stop; lightningd itself waits 30 s. The last
+// answerGrace of it is for answering the calls still waiting for
+// lightningd then: they are ended (503) rather than cut off.
+const (
+	shutdownGrace = 3 * time.Second
+	answerGrace   = 500 * time.Millisecond
+)
 
 // node is everything started at init, stopped at shutdown.
 type node struct {
 	log   *slog.Logger
 	paths *rest.Paths // registered by other plugins; lives as long as the process
 
-	mu     sync.Mutex // protects srv, rpc, hub and served
-	srv    *server.Server
-	rpc    *lnrpc.Client
-	hub    *websocket.Hub
-	docs   *swagger.Docs
-	served chan struct{} // closed when Serve returns and the hub has stopped
+	mu      sync.Mutex // protects srv, rpc, hub, docs, counter and served
+	srv     *server.Server
+	rpc     *lnrpc.Client
+	hub     *websocket.Hub
+	docs    *swagger.Docs
+	counter *requestCounter // requests in flight, for clnrest-stats
+	served  chan struct{}   // closed when Serve returns and the hub has stopped
 }
 
 func run() error {
@@ -64,7 +70,7 @@ func run() error {
 	n := &node{paths: &rest.Paths{}}
 	p := plugin.New(os.Stdin, os.Stdout, plugin.Config{
 		Options:       config.Options(),
-		Methods:       []plugin.Method{n.registerPathMethod()},
+		Methods:       []plugin.Method{n.registerPathMethod(), n.statsMethod()},
 		Subscriptions: []string{"*"},
 		Dynamic:       true,
 		Init:          n.init,
@@ -113,7 +119,8 @@ func (n *node) init(ctx context.Context, in plugin.Init) error {
 
 		MaxRequests: cfg.MaxRequests,
 	})
-	scfg := server.Config{Addr: cfg.Addr, Handler: handler, Logger: n.log}
+	counter := &requestCounter{next: handler}
+	scfg := server.Config{Addr: cfg.Addr, Handler: counter, Logger: n.log}
 	if cfg.TLS {
 		id, err := tlsident.Load(ctx, tlsident.Config{Dir: cfg.CertsDir, Host: cfg.Host, Logger: n.log})
 		if err != nil {
@@ -132,7 +139,7 @@ func (n *node) init(ctx context.Context, in plugin.Init) error {
 		return &plugin.DisableError{Reason: err.Error()}
 	}
 	n.mu.Lock()
-	n.docs = docs
+	n.docs, n.counter = docs, counter
 	n.mu.Unlock()
 	n.start(srv, rpc, hub, cfg)
 	return nil
@@ -202,9 +209,13 @@ func (n *node) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	n.hub.Close() // hijacked WebSockets are not drained by Shutdown
+	// Closing the lightning-rpc client ends the calls still in flight, so
+	// that their handlers answer before Shutdown closes the connections.
+	endCalls := time.AfterFunc(shutdownGrace-answerGrace, func() { n.rpc.Close() })
 	if err := n.srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		n.log.Warn("shutting down the REST server", "err", err)
 	}
+	endCalls.Stop()
 	<-n.served
 	n.rpc.Close()
 }
