@@ -5,55 +5,62 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
-// client is one admitted socket with its queue of notifications. Publish
-// appends to the queue; the client's own pump goroutine hands the queue
-// to the socket's session. The queue bound counts both what waits here
-// and what the session has not yet written, so a client that stops
-// reading fills it whichever transport it uses.
+// maxInflight bounds the packets handed to a socket's session and not
+// yet written, per client. The session keeps a few hundred bytes of
+// state per packet, so the rest of what a client is behind stays in the
+// hub's shared feed, where it costs nothing per client.
+const maxInflight = 256
+
+// client is one admitted socket and its cursor in the hub's feed. Its
+// own pump goroutine hands the packets from the cursor on to the
+// socket's session, at most maxInflight at a time; how far behind the
+// client is counts both what it has not been handed yet and what the
+// session has not written, so a client that stops reading falls behind
+// whichever transport it uses.
 type client struct {
 	peer   peer
 	rune   string
 	runeID string
-	limit  int
 
+	// cursor is the sequence number of the next packet to hand out.
+	cursor atomic.Uint64
 	// inflight counts packets handed to the session and not yet written.
 	inflight atomic.Int64
+	// progress is when (UnixNano) a packet was last written, or when
+	// packets were handed to an idle session: see stalled.
+	progress atomic.Int64
 
-	mu      sync.Mutex // protects backlog, reason and force
-	backlog []string
-	reason  string // why the hub ends this client; "" while it doesn't
-	force   bool   // drop what is buffered rather than flush it
+	mu     sync.Mutex // protects reason and force
+	reason string     // why the hub ends this client; "" while it doesn't
+	force  bool       // drop what is buffered rather than flush it
 
-	wake     chan struct{} // capacity 1: the backlog has packets
+	wake     chan struct{} // capacity 1: there may be packets to hand out
 	kick     chan struct{} // closed when the hub ends this client
 	done     chan struct{} // closed when the socket has left
 	doneOnce sync.Once
 }
 
-func newClient(p peer, a *admission, limit int) *client {
-	return &client{
-		peer: p, rune: a.rune, runeID: a.runeID, limit: limit,
+func newClient(p peer, a *admission, cursor uint64) *client {
+	c := &client{
+		peer: p, rune: a.rune, runeID: a.runeID,
 		wake: make(chan struct{}, 1),
 		kick: make(chan struct{}),
 		done: make(chan struct{}),
 	}
+	c.cursor.Store(cursor)
+	return c
 }
 
-// offer queues one encoded packet, or ends the client when its queue is
-// full. It never blocks on the client.
-func (c *client) offer(packet string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.reason != "" {
-		return
-	}
-	if n := len(c.backlog) + int(c.inflight.Load()); n >= c.limit {
-		c.endLocked(fmt.Sprintf("too slow: %d notifications queued", n), true)
-		return
-	}
-	c.backlog = append(c.backlog, packet)
+// behind is how many packets up to head the client has not written yet.
+func (c *client) behind(head uint64) int64 {
+	return int64(head-c.cursor.Load()) + c.inflight.Load()
+}
+
+// signal wakes the pump without ever blocking.
+func (c *client) signal() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -65,15 +72,10 @@ func (c *client) offer(packet string) {
 func (c *client) end(reason string, force bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.endLocked(reason, force)
-}
-
-func (c *client) endLocked(reason string, force bool) {
 	if c.reason != "" {
 		return
 	}
 	c.reason, c.force = reason, force
-	c.backlog = nil
 	close(c.kick)
 }
 
@@ -87,11 +89,22 @@ func (c *client) ending() string {
 // left marks the socket as gone, which stops the pump.
 func (c *client) left() { c.doneOnce.Do(func() { close(c.done) }) }
 
-// pump writes queued packets to the socket, in order, until the socket
-// leaves, the hub ends the client, or ctx ends.
-func (c *client) pump(ctx context.Context) {
-	var batch []string
+// pump hands packets from the feed to the socket, in order, until the
+// socket leaves, the hub ends the client, or ctx ends. With stall > 0, a
+// client that has had packets in flight without writing any for stall
+// is ended as too slow.
+func (c *client) pump(ctx context.Context, f *feed, stall time.Duration) {
+	var tick <-chan time.Time
+	if stall > 0 {
+		t := time.NewTicker(max(stall/4, time.Millisecond))
+		defer t.Stop()
+		tick = t.C
+	}
+	batch := make([]string, 0, maxInflight)
 	for {
+		if !c.handOut(f, &batch) {
+			c.end("too slow: fell out of the notification queue", true)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -104,19 +117,58 @@ func (c *client) pump(ctx context.Context) {
 			c.peer.Disconnect(ctx, force)
 			return
 		case <-c.wake:
-		}
-		c.mu.Lock()
-		batch, c.backlog = c.backlog, batch[:0]
-		c.inflight.Add(int64(len(batch)))
-		c.mu.Unlock()
-		for i, packet := range batch {
-			c.peer.Send(packet, c.sent)
-			batch[i] = ""
+		case now := <-tick:
+			if c.stalled(now, stall) {
+				c.end(fmt.Sprintf("too slow: nothing written for %s", stall), true)
+			}
 		}
 	}
 }
 
-func (c *client) sent() { c.inflight.Add(-1) }
+// stalled reports whether the client has a full window of packets in
+// flight and has written none of them for longer than stall. A full
+// window, not just any packet in flight, because the library can attach
+// a packet's written callback to a later write (two goroutines append
+// to its packet and callback lists without one lock), so a client that
+// is merely idle after a burst may show a packet or two in flight until
+// the next notification.
+func (c *client) stalled(now time.Time, stall time.Duration) bool {
+	return c.inflight.Load() >= maxInflight && now.Sub(time.Unix(0, c.progress.Load())) > stall
+}
+
+// handOut gives the session the packets after the cursor, as many as
+// maxInflight allows. It reports false when the feed has dropped packets
+// the client had not been handed: it fell too far behind.
+func (c *client) handOut(f *feed, batch *[]string) bool {
+	room := maxInflight - int(c.inflight.Load())
+	if room <= 0 {
+		return true
+	}
+	b, next, ok := f.read(c.cursor.Load(), room, (*batch)[:0])
+	*batch = b
+	if !ok || len(b) == 0 {
+		return ok
+	}
+	if c.inflight.Load() == 0 {
+		c.progress.Store(time.Now().UnixNano())
+	}
+	// The cursor moves before inflight grows, so behind may briefly
+	// count a batch short, never long: no client is ended early.
+	c.cursor.Store(next)
+	c.inflight.Add(int64(len(b)))
+	for i, packet := range b {
+		c.peer.Send(packet, c.sent)
+		b[i] = ""
+	}
+	return true
+}
+
+// sent runs once per packet the transport has written.
+func (c *client) sent() {
+	c.progress.Store(time.Now().UnixNano())
+	c.inflight.Add(-1)
+	c.signal()
+}
 
 // joined registers an admitted socket and starts its pump.
 func (h *Hub) joined(p peer, a any) {
@@ -127,19 +179,21 @@ func (h *Hub) joined(p peer, a any) {
 		p.Disconnect(h.ctx, true)
 		return
 	}
-	c := newClient(p, adm, h.queueSize)
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		p.Disconnect(h.ctx, true)
 		return
 	}
+	// Publish appends under h.mu's read lock, so no notification falls
+	// between the head read here and the client's registration.
+	c := newClient(p, adm, h.feed.head())
 	h.clients[p.ID()] = c
 	h.wg.Add(1)
 	h.mu.Unlock()
 	go func() {
 		defer h.wg.Done()
-		c.pump(h.ctx)
+		c.pump(h.ctx, &h.feed, h.stall)
 	}()
 	h.log.Info("Socket.IO client connected", "socket_id", p.ID(), "transport", p.Transport(), "rune_id", c.runeID)
 	p.OnUpgrade(func(transport string) {
@@ -158,6 +212,7 @@ func (h *Hub) left(p peer, reason string) {
 		return
 	}
 	c.left()
+	h.spawn(p.release)
 	if ours := c.ending(); ours != "" {
 		reason = ours
 	}

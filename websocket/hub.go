@@ -19,9 +19,16 @@ import (
 	"github.com/clnrest/clnrest/runeauth"
 )
 
-// DefaultQueueSize is the per-client queue bound used when
-// Config.QueueSize is zero.
-const DefaultQueueSize = 4096
+// Defaults for the Config fields left zero. The queue is shared by all
+// clients (each notification is held once), so it can be deep enough for
+// a burst of notifications that clients drain more slowly than
+// lightningd sends them: 100,000 invoice notifications, say, held in
+// about 25 MB.
+const (
+	DefaultQueueSize    = 1 << 17
+	DefaultQueueBytes   = 64 << 20
+	DefaultStallTimeout = 10 * time.Second
+)
 
 // Authorizer decides whether a rune may do what a request asks.
 // *runeauth.Checker implements it. A refusal is a *runeauth.Error; any
@@ -40,10 +47,20 @@ type Config struct {
 	// trouble reaching lightningd (warn); nil discards them. Runes are
 	// never logged, only their unique ids.
 	Logger *slog.Logger
-	// QueueSize bounds, per client, the notifications accepted but not
-	// yet written to its connection. A client that falls this far behind
-	// is disconnected. Zero means DefaultQueueSize.
+	// QueueSize bounds how far behind a client may fall: a client that
+	// has this many notifications not yet written to its connection is
+	// disconnected. Zero means DefaultQueueSize.
 	QueueSize int
+	// QueueBytes bounds the memory of the queue that every client reads
+	// from; the clients that fall furthest behind are disconnected to
+	// keep within it. Zero means DefaultQueueBytes.
+	QueueBytes int64
+	// StallTimeout disconnects a client that has a full window of
+	// notifications in flight and has not taken any of them for this
+	// long: it stopped reading, and should not hold the queue for
+	// everyone until it overflows.
+	// Zero means DefaultStallTimeout; negative means never.
+	StallTimeout time.Duration
 	// Recheck is how often Run asks lightningd again about the rune of
 	// every connected client, disconnecting those it now refuses (a
 	// blacklisted rune, say). Each recheck counts as a use of the rune
@@ -55,11 +72,14 @@ type Config struct {
 // with New, serve it at /socket.io/, feed it with Publish, and stop it
 // with Close or by ending Run's context.
 type Hub struct {
-	auth      Authorizer
-	log       *slog.Logger
-	queueSize int
-	recheck   time.Duration
-	sio       *sioServer
+	auth       Authorizer
+	log        *slog.Logger
+	queueSize  int
+	queueBytes int64
+	stall      time.Duration
+	recheck    time.Duration
+	sio        *sioServer
+	feed       feed // every client's notifications, each held once
 
 	// ctx ends at Close: it cancels checkrune calls and stops pumps.
 	ctx    context.Context
@@ -81,21 +101,35 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.QueueSize < 0 {
 		return nil, fmt.Errorf("creating Socket.IO hub: QueueSize %d is negative", cfg.QueueSize)
 	}
+	if cfg.QueueBytes < 0 {
+		return nil, fmt.Errorf("creating Socket.IO hub: QueueBytes %d is negative", cfg.QueueBytes)
+	}
 	if cfg.Recheck < 0 {
 		return nil, fmt.Errorf("creating Socket.IO hub: Recheck %s is negative", cfg.Recheck)
 	}
 	h := &Hub{
-		auth:      cfg.Auth,
-		log:       cfg.Logger,
-		queueSize: cfg.QueueSize,
-		recheck:   cfg.Recheck,
-		clients:   make(map[string]*client),
+		auth:       cfg.Auth,
+		log:        cfg.Logger,
+		queueSize:  cfg.QueueSize,
+		queueBytes: cfg.QueueBytes,
+		stall:      cfg.StallTimeout,
+		recheck:    cfg.Recheck,
+		clients:    make(map[string]*client),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if h.queueSize == 0 {
 		h.queueSize = DefaultQueueSize
+	}
+	if h.queueBytes == 0 {
+		h.queueBytes = DefaultQueueBytes
+	}
+	switch {
+	case h.stall == 0:
+		h.stall = DefaultStallTimeout
+	case h.stall < 0:
+		h.stall = 0
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	sio, err := newSIOServer(sioEvents{admit: h.admit, joined: h.joined, left: h.left})
@@ -125,10 +159,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Publish emits params (a notification's params object) as event
 // "message" to every connected client. It never blocks and never waits
-// for a client: each one has its own bounded queue, and a client whose
-// queue is full is disconnected instead. params is copied; the caller
-// may reuse it. Params that are not valid JSON are dropped with a
-// warning.
+// for a client: the notification joins the queue every client reads at
+// its own pace, and a client that falls QueueSize notifications behind
+// (or furthest behind when the queue holds QueueBytes) is disconnected
+// instead. params is copied; the caller may reuse it. Params that are
+// not valid JSON are dropped with a warning.
 func (h *Hub) Publish(params json.RawMessage) {
 	packet, err := encodeMessage(params)
 	if err != nil {
@@ -137,8 +172,25 @@ func (h *Hub) Publish(params json.RawMessage) {
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	head := h.feed.append(packet)
+	keep := head
 	for _, c := range h.clients {
-		c.offer(packet)
+		if c.ending() != "" {
+			continue // leaving: it holds nothing back
+		}
+		if n := c.behind(head); n >= int64(h.queueSize) {
+			c.end(fmt.Sprintf("too slow: %d notifications queued", n), true)
+			continue
+		}
+		keep = min(keep, c.cursor.Load())
+		c.signal()
+	}
+	if first := h.feed.trim(keep, h.queueBytes); first > keep {
+		for _, c := range h.clients {
+			if c.cursor.Load() < first {
+				c.end(fmt.Sprintf("too slow: %d notifications queued, over %d bytes", c.behind(head), h.queueBytes), true)
+			}
+		}
 	}
 }
 

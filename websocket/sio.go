@@ -170,6 +170,22 @@ func (p peer) OnUpgrade(fn func(transport string)) {
 	_ = p.s.Conn().On("upgrade", func(...any) { fn(p.Transport()) })
 }
 
+// release closes the websocket under a socket that has disconnected.
+// When the client goes away first, the library marks the transport
+// closed before it asks the transport to close, which then does nothing
+// (engine's socket.clearTransport after transport.OnClose): the
+// connection and the transport's writer goroutine would stay for ever,
+// one of each per client that ever dropped its connection. Closing an
+// already closed websocket transport again is harmless. It must not run
+// inside the library's disconnect event: closing emits the websocket's
+// "close" again, whose one-time listener is the one still running, and
+// that waits for itself.
+func (p peer) release() {
+	if t := p.s.Conn().Transport(); t != nil && t.Name() == "websocket" {
+		t.DoClose(nil)
+	}
+}
+
 // Send writes one encoded Socket.IO packet (see encodeMessage). It never
 // blocks: the packet joins the Engine.IO session's write buffer. sent
 // runs once the transport has written the batch that carries it, which
