@@ -1,0 +1,171 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// stormNotification is invoice_creation as lightningd sends it, numbered.
+func stormNotification(seq int) json.RawMessage {
+	return json.RawMessage(`{"invoice_creation":{"msat":"1000msat","preimage":"` +
+		"0f3c2a1b9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b" +
+		`","label":"storm-` + strconv.Itoa(seq) + `"}}`)
+}
+
+// stormSeq reads the number back from a received message.
+func stormSeq(msg string) (int, error) {
+	const key = `"label":"storm-`
+	i := strings.Index(msg, key)
+	if i < 0 {
+		return 0, fmt.Errorf("no storm label in %.120s", msg)
+	}
+	rest := msg[i+len(key):]
+	j := strings.IndexByte(rest, '"')
+	if j < 0 {
+		return 0, fmt.Errorf("unterminated storm label in %.120s", msg)
+	}
+	return strconv.Atoi(rest[:j])
+}
+
+// healthyResult is what one reading client saw.
+type healthyResult struct {
+	received int
+	err      error
+}
+
+// readStorm reads until want messages arrived in order, or something
+// else happened.
+func readStorm(c *sioClient, want int, deadline time.Time) healthyResult {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	for n := 0; n < want; n++ {
+		msg, err := c.next(ctx)
+		if err != nil {
+			return healthyResult{received: n, err: err}
+		}
+		seq, err := stormSeq(msg)
+		if err != nil {
+			return healthyResult{received: n, err: err}
+		}
+		if seq != n {
+			return healthyResult{received: n, err: fmt.Errorf("got notification %d; want %d (out of order or lost)", seq, n)}
+		}
+	}
+	return healthyResult{received: want}
+}
+
+func TestNotificationStorm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("storm: 100,000 notifications to 100 clients; skipped under -short")
+	}
+	const (
+		clients = 100
+		stalled = 10
+	)
+	// The race detector makes clnrest several times slower and bigger:
+	// under it the storm is smaller, so that the test stays under a
+	// minute, and the memory bound is looser.
+	total, maxHWMkB := 100000, int64(300<<10)
+	if raceEnabled {
+		total, maxHWMkB = 20000, 800<<10
+	}
+	e := start(t, map[string]any{"clnrest-protocol": "http"})
+	pid := e.node.Plugin.PID()
+	before, err := readProcStatus(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for range stalled {
+		e.mustDialSIO(sioOptions{readBuf: 4096}) // joins, then never reads
+	}
+	healthy := make([]*sioClient, clients-stalled)
+	for i := range healthy {
+		healthy[i] = e.mustDialSIO(sioOptions{})
+	}
+	waitStats(t, e, func(s clnrestStats) bool { return s.SocketIOClients == clients }, 20*time.Second)
+
+	deadline := time.Now().Add(45 * time.Second)
+	results := make([]healthyResult, len(healthy))
+	var readers sync.WaitGroup
+	for i, c := range healthy {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			results[i] = readStorm(c, total, deadline)
+		}()
+	}
+
+	began := time.Now()
+	for seq := range total {
+		if err := e.node.Plugin.Notify("invoice_creation", stormNotification(seq)); err != nil {
+			t.Fatalf("notification %d: %v", seq, err)
+		}
+	}
+	sent := time.Since(began)
+	readers.Wait()
+	delivered := time.Since(began)
+
+	failed := false
+	for i, r := range results {
+		if r.err != nil || r.received != total {
+			failed = true
+			t.Errorf("healthy client %d: got %d notifications, %v; want all %d in order", i, r.received, r.err, total)
+		}
+	}
+	if failed {
+		for _, l := range e.node.Plugin.Logs() {
+			if strings.Contains(l, "disconnected") {
+				t.Log(l)
+			}
+		}
+	}
+	after, err := readProcStatus(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sent %d notifications in %v, all delivered after %v; clnrest VmRSS %d kB → %d kB, VmHWM %d kB",
+		total, sent, delivered, before.RSSkB, after.RSSkB, after.HWMkB)
+	if after.HWMkB > maxHWMkB {
+		t.Errorf("clnrest VmHWM: got %d kB; want under %d kB", after.HWMkB, maxHWMkB)
+	}
+	// A stalled client is dropped once its socket buffers are full and
+	// it has taken nothing for the stall timeout (10 s), or, if the storm
+	// fit in its socket buffers, when it misses Engine.IO's ping (45 s
+	// after it joined at most).
+	waitStats(t, e, func(s clnrestStats) bool { return s.SocketIOClients == clients-stalled }, time.Until(began.Add(55*time.Second)))
+	dropped := 0
+	for _, l := range e.node.Plugin.Logs() {
+		if strings.Contains(l, "Socket.IO client disconnected") {
+			dropped++
+			if !strings.Contains(l, `reason="too slow:`) && !strings.Contains(l, `reason="ping timeout"`) {
+				t.Errorf("disconnect: got %s; want reason too slow or ping timeout", l)
+			}
+		}
+	}
+	if dropped != stalled {
+		t.Errorf("disconnects logged: got %d; want %d", dropped, stalled)
+	}
+}
+
+// waitStats polls clnrest-stats until ok, failing after d.
+func waitStats(t *testing.T, e *env, ok func(clnrestStats) bool, d time.Duration) clnrestStats {
+	t.Helper()
+	end := time.Now().Add(d)
+	for {
+		s := e.stats()
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(end) {
+			t.Fatalf("clnrest-stats after %s: %+v", d, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
