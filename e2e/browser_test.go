@@ -61,7 +61,7 @@ func TestSwaggerTryItOut(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			shot := filepath.Join(artifactsDir(t), "swagger-tryitout-"+strings.ReplaceAll(tc.name, " ", "-")+".png")
+			shot := filepath.Join(artifactsDir(t), "swagger-tryitout-"+fileName(tc.name)+".png")
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, node, "tryitout.mjs", e.base+"/swagger-ui", tc.rune, shot, "getinfo", "rpc")
@@ -87,4 +87,14 @@ func TestSwaggerTryItOut(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fileName turns a test case name into a plain file name.
+func fileName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, name)
 }
