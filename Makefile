@@ -57,5 +57,13 @@ run: build
 demo: build
 	$(GO) run ./cmd/clnrest-demo -plugin $(CURDIR)/$(BIN)
 
+# Soak: clnrest under a simulated lightningd with mixed REST traffic,
+# Socket.IO clients coming and going and notifications flowing, for
+# SOAK_DURATION (default 10m); prints figures every 30 s and fails unless
+# there were no unexpected errors and RSS and goroutines stayed flat.
+SOAK_DURATION ?= 10m
+soak: build
+	$(GO) run ./cmd/clnrest-soak -plugin $(CURDIR)/$(BIN) -duration $(SOAK_DURATION)
+
 clean:
 	rm -rf bin
