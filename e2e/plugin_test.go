@@ -34,6 +34,7 @@ func TestManifest(t *testing.T) {
 		"clnrest-host": `string:"127.0.0.1"`, "clnrest-cors-origins": `string:"*"`,
 		"clnrest-csp":          `string:"default-src 'self'; font-src 'self'; img-src 'self' data:; frame-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline';"`,
 		"clnrest-swagger-root": `string:"/"`, "clnrest-max-body": "int:8388608", "clnrest-ws-recheck": "int:60",
+		"clnrest-max-requests": "int:4096",
 	}
 	got := map[string]string{}
 	for _, o := range m.Options {
