@@ -110,6 +110,10 @@ func TestPathTricks(t *testing.T) {
 		{"OPTIONS on a rune-less GET path", "OPTIONS", "/v1/public/x", "", "-", 405, refused},
 		{"POST overridden to GET on a rune-less path", "POST", "/v1/public/x", "X-HTTP-Method-Override: GET\r\n", "-", 405, refused},
 	}
+	defer func() { // the access log shows the path as sent, and the rune's id only
+		e.waitLog(`INFO    plugin-clnrest: REST request method=POST path=/v1%2Fgetinfo status=404 duration_ms=[0-9.]+ rune_id=[0-9]+$`)
+		e.waitLog(`REST request method=POST path=/v1/%2e%2e/v1/getinfo status=404 `)
+	}()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rune := "Rune: " + onlyGetinfo + "\r\n"
@@ -349,6 +353,7 @@ func TestBrokenTLSIdentity(t *testing.T) {
 			before := readPEMs(t, dir)
 			e := startNode(t, map[string]any{"clnrest-certs": dir})
 			reason, disabled := e.node.Plugin.Disabled()
+			t.Logf("disabled: %s", reason)
 			if !disabled || !strings.Contains(reason, filepath.Join(dir, tc.wantReason)) {
 				t.Fatalf("got disabled=%v %q; want disabled naming %s", disabled, reason, tc.wantReason)
 			}

@@ -88,7 +88,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	e := redactRunes(r, classify(err))
 	if e.Status >= 500 {
-		h.log.Warn("request failed", "path", r.URL.Path, "status", e.Status, "err", redactRunesIn(r, err.Error()))
+		h.log.Warn("request failed", "path", routePath(r), "status", e.Status, "err", redactRunesIn(r, err.Error()))
 	}
 	writeJSONError(w, e)
 }

@@ -55,7 +55,8 @@ func withCSP(next http.Handler, csp string) http.Handler {
 	})
 }
 
-// withAccessLog logs one info line per request: method, path, status,
+// withAccessLog logs one info line per request: method, path (as sent,
+// percent-encoded, so the line shows exactly what was asked for), status,
 // duration and the rune's unique id (never the rune). Socket.IO traffic
 // is left out: its long polls would drown the log, and the Socket.IO
 // server logs connects and disconnects itself.
@@ -68,7 +69,7 @@ func withAccessLog(next http.Handler, log *slog.Logger) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
-			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status(),
+			attrs := []any{"method", r.Method, "path", routePath(r), "status", sw.status(),
 				// milliseconds, in ASCII: lightningd's log turns "µs" into "??s"
 				"duration_ms", strconv.FormatFloat(float64(time.Since(start).Microseconds())/1000, 'f', 3, 64)}
 			if id := runeID(r); id != "" {
