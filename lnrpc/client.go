@@ -27,8 +27,13 @@ type Config struct {
 	// Zero means 64.
 	MaxConns int
 	// MaxIdle is how many unused connections are kept open for reuse;
-	// connections given back beyond it are closed. Zero means 16, a negative
-	// value keeps none; it is capped at MaxConns.
+	// connections given back beyond it are closed. Zero means MaxConns, a
+	// negative value keeps none; it is capped at MaxConns. Keeping as many
+	// as can be open matters under load: with fewer, a steady stream of
+	// concurrent requests keeps closing connections as calls end and
+	// dialling new ones as calls start (each dial costs a connect, an
+	// accept in lightningd and a fresh 68 KiB of buffers). IdleTimeout
+	// closes them once the load is gone.
 	MaxIdle int
 	// IdleTimeout closes a connection that has stayed idle this long, so a
 	// quiet node is not left holding sockets while a steady request stream
@@ -49,7 +54,7 @@ func (cfg Config) withDefaults() Config {
 	}
 	switch {
 	case cfg.MaxIdle == 0:
-		cfg.MaxIdle = 16
+		cfg.MaxIdle = cfg.MaxConns
 	case cfg.MaxIdle < 0:
 		cfg.MaxIdle = 0
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"sync"
@@ -625,6 +626,46 @@ func TestIdleConnections(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 			if _, closed := f.counts(); closed != 0 {
 				t.Errorf("got %d connections closed; want 0 within the idle timeout", closed)
+			}
+		})
+	}
+}
+
+// TestNoChurnUnderSteadyLoad: callers that stay within MaxConns, pausing
+// now and then between calls as HTTP requests do, reuse the connections
+// they opened instead of closing some as calls end and dialling again as
+// calls start.
+func TestNoChurnUnderSteadyLoad(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     Config
+		callers int
+	}{
+		{"default pool, 48 callers", Config{}, 48},
+		{"MaxConns 8, 8 callers", Config{MaxConns: 8}, 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := socketPath(t)
+			f := startFake(t, path)
+			c := newClient(t, path, tt.cfg)
+			var wg sync.WaitGroup
+			for range tt.callers {
+				wg.Go(func() {
+					for i := range 100 {
+						if _, err := c.Call(context.Background(), "echo", nil); err != nil {
+							t.Errorf("got %v; want success", err)
+							return
+						}
+						if i%10 == 0 {
+							time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if accepted, closed := f.counts(); accepted > tt.callers || closed != 0 {
+				t.Errorf("got %d connections accepted, %d closed; want at most %d accepted, none closed", accepted, closed, tt.callers)
 			}
 		})
 	}
