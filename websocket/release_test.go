@@ -40,3 +40,49 @@ func TestDroppedClientsLeaveNothing(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestChurnedClientsAreFreed checks that clients that came and went leave
+// no memory behind (the library's task queues were never freed: ~20 KB
+// per session).
+func TestChurnedClientsAreFreed(t *testing.T) {
+	th := startHub(t, Config{})
+	churn := func(n int) {
+		for i := range n {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			c, err := dialRaw(ctx, th.plain.URL, rawOptions{header: runeHeader("good")})
+			if err != nil {
+				cancel()
+				t.Fatal(err)
+			}
+			th.waitClients(t, 1, 5*time.Second)
+			th.Publish(json.RawMessage(`{"n":1}`))
+			if _, err := c.next(ctx); err != nil {
+				t.Errorf("client: %v", err)
+			}
+			cancel()
+			if i%2 == 0 {
+				_ = c.conn.WriteMessage(1, []byte("41")) // DISCONNECT
+			}
+			c.Close()
+			th.waitClients(t, 0, 5*time.Second)
+		}
+	}
+	churn(50) // warm-up
+	before := heapInUse()
+	const n = 300
+	churn(n)
+	time.Sleep(200 * time.Millisecond)
+	per := (int64(heapInUse()) - int64(before)) / n
+	t.Logf("heap growth per churned client: %d bytes", per)
+	if per > 8<<10 {
+		t.Errorf("heap growth per churned client: got %d bytes; want under 8 KiB", per)
+	}
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}

@@ -181,8 +181,13 @@ func (p peer) OnUpgrade(fn func(transport string)) {
 // "close" again, whose one-time listener is the one still running, and
 // that waits for itself.
 func (p peer) release() {
-	if t := p.s.Conn().Transport(); t != nil && t.Name() == "websocket" {
+	t := p.s.Conn().Transport()
+	if t != nil && t.Name() == "websocket" {
 		t.DoClose(nil)
+	}
+	unpinQueue(p.s, "taskQueue")
+	if t != nil {
+		unpinQueue(t, "writeQueue")
 	}
 }
 
