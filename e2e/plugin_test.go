@@ -51,8 +51,15 @@ func TestManifest(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("got %d options; want %d: %v", len(got), len(want), got)
 	}
-	if len(m.RPCMethods) != 1 || m.RPCMethods[0].Name != "clnrest-register-path" || m.RPCMethods[0].Usage != "path rpc_method [http_method] [rune_required] [rune_restrictions]" {
-		t.Errorf("rpcmethods: got %+v", m.RPCMethods)
+	methods := map[string]string{}
+	for _, md := range m.RPCMethods {
+		methods[md.Name] = md.Usage
+	}
+	if u, ok := methods["clnrest-register-path"]; !ok || u != "path rpc_method [http_method] [rune_required] [rune_restrictions]" || len(methods) != 2 {
+		t.Errorf("rpcmethods: got %+v; want clnrest-register-path (upstream's usage) and clnrest-stats", m.RPCMethods)
+	}
+	if _, ok := methods["clnrest-stats"]; !ok {
+		t.Errorf("rpcmethods: got %+v; want clnrest-stats", m.RPCMethods)
 	}
 	if len(m.Subscriptions) != 1 || m.Subscriptions[0] != "*" || !m.Dynamic || !m.NonNumericIDs {
 		t.Errorf("got subscriptions %v dynamic %v nonnumericids %v", m.Subscriptions, m.Dynamic, m.NonNumericIDs)
