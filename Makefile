@@ -65,5 +65,15 @@ SOAK_DURATION ?= 10m
 soak: build
 	$(GO) run ./cmd/clnrest-soak -plugin $(CURDIR)/$(BIN) -duration $(SOAK_DURATION)
 
+# Benchmarks: throughput and latency of POST /v1/getinfo next to the
+# direct lightning-rpc ceilings, large results, isolation, a 2,000-client
+# burst; one table on stdout in about five minutes (never more than nine).
+# Against the simulated lightningd, or a running one with
+# LIGHTNING_DIR=<dir> (LIGHTNING_NETWORK, default regtest). See
+# "Performance" in README.md.
+bench: build
+	$(GO) build -o bin/clnrest-bench ./cmd/clnrest-bench
+	bin/clnrest-bench -bin $(BIN) -lightning-dir "$(LIGHTNING_DIR)"
+
 clean:
 	rm -rf bin

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clnrest/clnrest/internal/lightningdtest"
+)
+
+// The simulated lightningd runs in a process of its own, as lightningd
+// does: this program started again with -serve-sim. That process holds
+// the RPC socket and is clnrest's plugin host (so it also receives
+// clnrest's log lines, as lightningd does); the benchmark process is then
+// only the load generator, and the simulator's CPU is measured apart,
+// like lightningd's.
+//
+// The two talk in lines: the child prints "ready <rune>", then answers
+// "start <protocol> <port> <certs dir>" and "stop" with "ok" or
+// "error <message>". It exits when its stdin closes.
+
+// simNode is the parent's handle on the simulator process.
+type simNode struct {
+	bin  string
+	dir  string
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Reader
+	rune string
+}
+
+// startSim starts the simulator process in a fresh lightning dir.
+func startSim(bin, env string) (*simNode, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding the benchmark's executable: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "ldb")
+	if err != nil {
+		return nil, fmt.Errorf("making a lightning dir: %w", err)
+	}
+	s := &simNode{bin: bin, dir: dir}
+	s.cmd = exec.Command(self, "-serve-sim", dir, "-bin", bin, "-clnrest-env", env)
+	s.cmd.Stderr = os.Stderr
+	if s.in, err = s.cmd.StdinPipe(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	stdout, err := s.cmd.StdoutPipe()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	s.out = bufio.NewReader(stdout)
+	if err := s.cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("starting the simulator: %w", err)
+	}
+	line, err := s.reply()
+	if err == nil && !strings.HasPrefix(line, "ready ") {
+		err = fmt.Errorf("simulator said %q", line)
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.rune = strings.TrimPrefix(line, "ready ")
+	return s, nil
+}
+
+// reply reads the simulator's next line.
+func (s *simNode) reply() (string, error) {
+	line, err := s.out.ReadString('\n')
+	if err != nil {
+		return "", fmt.Errorf("reading from the simulator: %w", err)
+	}
+	return strings.TrimSpace(line), nil
+}
+
+// do sends one command and waits for "ok".
+func (s *simNode) do(cmd string) error {
+	if _, err := fmt.Fprintln(s.in, cmd); err != nil {
+		return fmt.Errorf("talking to the simulator: %w", err)
+	}
+	line, err := s.reply()
+	if err != nil {
+		return err
+	}
+	if line != "ok" {
+		return errors.New(strings.TrimPrefix(line, "error "))
+	}
+	return nil
+}
+
+func (s *simNode) Name() string {
+	return "simulated lightningd (a process of its own)"
+}
+func (s *simNode) Socket() string  { return filepath.Join(s.dir, "regtest", "lightning-rpc") }
+func (s *simNode) Rune() string    { return s.rune }
+func (s *simNode) PID() int        { return s.cmd.Process.Pid }
+func (s *simNode) Simulated() bool { return true }
+
+func (s *simNode) StartREST(ctx context.Context, protocol string, port int) (*restServer, error) {
+	certs, err := os.MkdirTemp(s.dir, "certs")
+	if err != nil {
+		return nil, fmt.Errorf("making a certificates dir: %w", err)
+	}
+	if err := s.do(fmt.Sprintf("start %s %d %s", protocol, port, certs)); err != nil {
+		return nil, err
+	}
+	stop := func(context.Context) error { return s.do("stop") }
+	pid, err := pidListening(port)
+	if err != nil {
+		_ = stop(ctx)
+		return nil, err
+	}
+	srv := &restServer{Base: protocol + "://127.0.0.1:" + strconv.Itoa(port), Port: port, PID: pid, stop: stop}
+	if protocol == "https" {
+		if srv.TLS, err = loadCA(certs); err != nil {
+			_ = stop(ctx)
+			return nil, err
+		}
+	}
+	return srv, nil
+}
+
+// Close ends the simulator process and removes its directory.
+func (s *simNode) Close() error {
+	_ = s.in.Close()
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(45 * time.Second):
+		_ = s.cmd.Process.Kill()
+		err = errors.Join(errors.New("the simulator did not stop; killed"), <-done)
+	}
+	os.RemoveAll(s.dir)
+	return err
+}
+
+// serveSim is the simulator process: the RPC socket in dir/regtest, the
+// benchmark's commands, and clnrest (bin) started and stopped on request.
+func serveSim(dir, bin, env string) error {
+	if err := os.MkdirAll(filepath.Join(dir, "regtest"), 0o700); err != nil {
+		return fmt.Errorf("making the network dir: %w", err)
+	}
+	rpc, err := lightningdtest.NewRPCServer(lightningdtest.RPCConfig{
+		SocketPath:    filepath.Join(dir, "regtest", "lightning-rpc"),
+		ListenBacklog: 128, // as lightningd's listen(fd, 128)
+	})
+	if err != nil {
+		return err
+	}
+	defer rpc.Close()
+	registerBenchCommands(rpc)
+	rune, err := rpc.CreateRune()
+	if err != nil {
+		return err
+	}
+	fmt.Println("ready " + rune)
+	var p *lightningdtest.Plugin
+	defer func() { stopPlugin(p) }()
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		switch {
+		case len(f) == 4 && f[0] == "start" && p == nil:
+			p, err = startPlugin(bin, dir, env, f[1], f[2], f[3])
+		case len(f) == 1 && f[0] == "stop" && p != nil:
+			err = stopPlugin(p)
+			p = nil
+		default:
+			err = fmt.Errorf("cannot do %q now", sc.Text())
+		}
+		if err != nil {
+			fmt.Println("error " + strings.ReplaceAll(err.Error(), "\n", " "))
+			continue
+		}
+		fmt.Println("ok")
+	}
+	return sc.Err()
+}
+
+// startPlugin starts clnrest as lightningd would and waits until it serves.
+func startPlugin(bin, dir, env, protocol, port, certs string) (*lightningdtest.Plugin, error) {
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return nil, fmt.Errorf("port %q: %w", port, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p, err := lightningdtest.StartPlugin(ctx, lightningdtest.PluginConfig{
+		Binary: bin, LightningDir: dir, Options: restOptions(protocol, n, certs), Stderr: os.Stderr,
+		Env: strings.Fields(env),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if reason, disabled := p.Disabled(); disabled {
+		return nil, fmt.Errorf("clnrest disabled itself: %s", reason)
+	}
+	if _, err := p.WaitForLog(ctx, regexp.MustCompile(`REST server running at`)); err != nil {
+		p.Kill()
+		return nil, fmt.Errorf("waiting for clnrest to serve: %w", err)
+	}
+	return p, nil
+}
+
+// stopPlugin shuts clnrest down as lightningd does; nil is a no-op.
+func stopPlugin(p *lightningdtest.Plugin) error {
+	if p == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	code, err := p.Shutdown(ctx)
+	if err == nil && code != 0 {
+		err = fmt.Errorf("clnrest exited with code %d", code)
+	}
+	return err
+}
