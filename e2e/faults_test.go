@@ -222,25 +222,8 @@ func TestShutdownWhileActive(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := start(t, map[string]any{"clnrest-protocol": "http"})
-			// Short calls finish within clnrest's grace; long ones do not.
-			e.node.RPC.SetDelay("listinvoices", 700*time.Millisecond)
-			e.node.RPC.Handle("waitlong", "", func(context.Context, json.RawMessage) (json.RawMessage, error) {
-				return json.RawMessage(`{}`), nil
-			})
-			e.node.RPC.SetDelay("waitlong", time.Minute)
 			sio := []*sioClient{e.mustDialSIO(sioOptions{}), e.mustDialSIO(sioOptions{})}
-
-			short, long := make([]response, 4), make([]response, 2)
-			var wg sync.WaitGroup
-			for i := range short {
-				wg.Add(1)
-				go func() { defer wg.Done(); short[i] = e.post("/v1/listinvoices", "") }()
-			}
-			for i := range long {
-				wg.Add(1)
-				go func() { defer wg.Done(); long[i] = e.post("/v1/waitlong", "") }()
-			}
-			waitStats(t, e, func(s clnrestStats) bool { return s.RESTRequestsInFlight == 6 }, 10*time.Second)
+			short, long, wg := e.busy(4, 2)
 
 			began := time.Now()
 			code, err := tt.stop(e)
@@ -251,29 +234,58 @@ func TestShutdownWhileActive(t *testing.T) {
 				t.Errorf("exit: got code %d, %v after %v; want 0 within 5s", code, err, took)
 			}
 			wg.Wait()
-			for i, r := range short {
+			for i, r := range *short {
 				if r.status != http.StatusCreated {
 					t.Errorf("short call %d in flight: got %d %s; want 201", i, r.status, r.body)
 				}
 			}
-			for i, r := range long {
+			for i, r := range *long {
 				checkUnavailable(t, fmt.Sprintf("long call %d in flight", i), r)
 			}
 			for i, c := range sio {
-				// The shutdown notification itself may come first.
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				var err error
-				for err == nil {
-					_, err = c.next(ctx)
-				}
-				timedOut := ctx.Err() != nil
-				cancel()
-				if timedOut {
-					t.Errorf("Socket.IO client %d after the exit: got %v; want a disconnect", i, err)
-				}
+				checkDisconnected(t, fmt.Sprintf("Socket.IO client %d after the exit", i), c)
 			}
 			t.Logf("exit 0 after %v", took)
 		})
+	}
+}
+
+// busy puts calls in flight and waits until clnrest serves them all:
+// short ones (0.7 s) finish within clnrest's shutdown grace, long ones
+// (1 min) do not. The answers are in short and long once wg is done.
+func (e *env) busy(nShort, nLong int) (short, long *[]response, wg *sync.WaitGroup) {
+	e.t.Helper()
+	e.node.RPC.SetDelay("listinvoices", 700*time.Millisecond)
+	e.node.RPC.Handle("waitlong", "", func(context.Context, json.RawMessage) (json.RawMessage, error) {
+		return json.RawMessage(`{}`), nil
+	})
+	e.node.RPC.SetDelay("waitlong", time.Minute)
+	s, l := make([]response, nShort), make([]response, nLong)
+	wg = &sync.WaitGroup{}
+	for i := range s {
+		wg.Add(1)
+		go func() { defer wg.Done(); s[i] = e.post("/v1/listinvoices", "") }()
+	}
+	for i := range l {
+		wg.Add(1)
+		go func() { defer wg.Done(); l[i] = e.post("/v1/waitlong", "") }()
+	}
+	waitStats(e.t, e, func(st clnrestStats) bool { return st.RESTRequestsInFlight == int64(nShort+nLong) }, 10*time.Second)
+	return &s, &l, wg
+}
+
+// checkDisconnected reads until the connection ends; the shutdown
+// notification itself may come first.
+func checkDisconnected(t *testing.T, what string, c *sioClient) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var err error
+	for err == nil {
+		_, err = c.next(ctx)
+	}
+	if ctx.Err() != nil {
+		t.Errorf("%s: got %v; want a disconnect", what, err)
 	}
 }
 

@@ -20,6 +20,7 @@ func TestNewValidatesConfig(t *testing.T) {
 	}{
 		{name: "no Auth", cfg: Config{}, wantErr: "Config.Auth is nil"},
 		{name: "negative QueueSize", cfg: Config{Auth: newFakeAuth(), QueueSize: -1}, wantErr: "QueueSize -1 is negative"},
+		{name: "negative QueueBytes", cfg: Config{Auth: newFakeAuth(), QueueBytes: -1}, wantErr: "QueueBytes -1 is negative"},
 		{name: "negative Recheck", cfg: Config{Auth: newFakeAuth(), Recheck: -time.Second}, wantErr: "Recheck -1s is negative"},
 		{name: "defaults", cfg: Config{Auth: newFakeAuth()}},
 	}
@@ -31,8 +32,9 @@ func TestNewValidatesConfig(t *testing.T) {
 					t.Fatalf("New: got %v; want nil", err)
 				}
 				defer h.Close()
-				if h.queueSize != DefaultQueueSize {
-					t.Errorf("queueSize: got %d; want %d", h.queueSize, DefaultQueueSize)
+				if h.queueSize != DefaultQueueSize || h.queueBytes != DefaultQueueBytes || h.stall != DefaultStallTimeout {
+					t.Errorf("defaults: got %d, %d, %s; want %d, %d, %s", h.queueSize, h.queueBytes, h.stall,
+						DefaultQueueSize, DefaultQueueBytes, DefaultStallTimeout)
 				}
 				return
 			}
