@@ -20,11 +20,27 @@ import (
 	"time"
 )
 
+// DefaultMaxConns is Config.MaxConns when it is zero.
+const DefaultMaxConns = 512
+
+// maxDials bounds the connects in progress at once. lightningd listens
+// with a backlog of 128 (listen(fd, 128) in lightningd/jsonrpc.c); a
+// non-blocking connect to a full backlog fails at once with EAGAIN,
+// "Resource temporarily unavailable", the error upstream clnrest shows
+// under load. Staying well below the backlog, and retrying EAGAIN, keeps
+// a burst from ever showing it.
+const maxDials = 32
+
 // Config tunes a Client. The zero value gives the defaults.
 type Config struct {
 	// MaxConns caps the connections open at once, idle and in use. A call
 	// that finds every connection busy waits for one, honouring its context.
-	// Zero means 64.
+	// Each call holds a connection until its answer is read, so this is
+	// also how many calls can wait on lightningd at once: it must stay well
+	// above the number of long calls (waitanyinvoice, waitblockheight) that
+	// clients may leave pending, or they would starve everyone else. Zero
+	// means 512, far below lightningd's file descriptor limit, which it
+	// raises to the system maximum at start.
 	MaxConns int
 	// MaxIdle is how many unused connections are kept open for reuse;
 	// connections given back beyond it are closed. Zero means MaxConns, a
@@ -50,7 +66,7 @@ type Config struct {
 // withDefaults fills in zero fields and clamps the rest.
 func (cfg Config) withDefaults() Config {
 	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = 64
+		cfg.MaxConns = DefaultMaxConns
 	}
 	switch {
 	case cfg.MaxIdle == 0:
@@ -82,6 +98,9 @@ type Client struct {
 	waiters []chan *conn // calls waiting for a connection, oldest first
 	closed  bool
 
+	// dials holds a token per connect in progress, at most maxDials.
+	dials chan struct{}
+
 	stopReaper chan struct{} // nil when there is no reaper
 	reaperDone chan struct{}
 }
@@ -94,6 +113,7 @@ func New(socketPath string, cfg Config) *Client {
 		path:  socketPath,
 		cfg:   cfg.withDefaults(),
 		conns: make(map[*conn]struct{}),
+		dials: make(chan struct{}, maxDials),
 	}
 	if c.cfg.IdleTimeout > 0 {
 		c.stopReaper = make(chan struct{})

@@ -2,7 +2,9 @@ package lnrpc
 
 import (
 	"context"
+	"errors"
 	"net"
+	"syscall"
 	"time"
 )
 
@@ -48,8 +50,7 @@ func (c *Client) get(ctx context.Context) (*conn, error) {
 
 // dial opens a new connection in a slot already counted in c.open.
 func (c *Client) dial(ctx context.Context) (*conn, error) {
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "unix", c.path)
+	nc, err := c.connect(ctx)
 	if err != nil {
 		c.freeSlot()
 		return nil, err
@@ -65,6 +66,31 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 	c.conns[cn] = struct{}{}
 	c.mu.Unlock()
 	return cn, nil
+}
+
+// connect dials lightningd with at most maxDials connects in progress,
+// retrying while its listen backlog is full (EAGAIN) until ctx ends.
+func (c *Client) connect(ctx context.Context) (net.Conn, error) {
+	select {
+	case c.dials <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-c.dials }()
+	var d net.Dialer
+	backoff := time.Millisecond
+	for {
+		nc, err := d.DialContext(ctx, "unix", c.path)
+		if err == nil || !errors.Is(err, syscall.EAGAIN) {
+			return nc, err
+		}
+		select {
+		case <-time.After(backoff):
+			backoff = min(2*backoff, 50*time.Millisecond)
+		case <-ctx.Done():
+			return nil, err
+		}
+	}
 }
 
 // put returns a healthy connection: to a waiting call first, else to the idle
