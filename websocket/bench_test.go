@@ -130,3 +130,44 @@ func memInUse() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse + m.StackInuse
 }
+
+// BenchmarkSustained100 publishes b.N notifications as fast as Publish
+// takes them to 100 websocket clients and reports the rate at which every
+// client received all of them, in order ("notifications/s" is per client:
+// each of the 100 got that many per second).
+func BenchmarkSustained100(b *testing.B) {
+	const clients = 100
+	th := startHub(b, Config{})
+	conns := make([]*rawClient, clients)
+	for i := range conns {
+		conns[i] = mustDial(b, th.plain.URL, rawOptions{header: runeHeader("good")})
+	}
+	th.waitClients(b, clients, 30*time.Second)
+	var readers sync.WaitGroup
+	for _, c := range conns {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for want := range b.N {
+				got, err := c.next(context.Background())
+				if err != nil {
+					b.Errorf("reading: %v", err)
+					return
+				}
+				if seq, err := seqOf(got); err != nil || seq != want {
+					b.Errorf("got seq %d (%v); want %d in order", seq, err, want)
+					return
+				}
+			}
+		}()
+	}
+	pad := strings.Repeat("0", 200)
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		th.Publish(json.RawMessage(fmt.Sprintf(`{"invoice_creation":{"seq":%d,"msat":18446744073709551615,"preimage":"%s"}}`, i, pad)))
+	}
+	readers.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "notifications/s")
+}
