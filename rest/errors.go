@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/clnrest/clnrest/codec"
 	"github.com/clnrest/clnrest/lnrpc"
@@ -93,11 +92,6 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	writeJSONError(w, e)
 }
 
-// minRedacted is the shortest Rune header value that is redacted: a real
-// rune is at least 43 characters (its 32-byte hash in base64), and
-// replacing a short bogus value everywhere would garble messages.
-const minRedacted = 16
-
 // redactRunes returns e with every Rune header value of r replaced by
 // "<rune>" in its message and data, so that no error a client receives
 // or that is logged ever repeats a rune, whatever lightningd's message
@@ -117,11 +111,7 @@ func redactRunes(r *http.Request, e *Error) *Error {
 
 func redactRunesIn(r *http.Request, s string) string {
 	for _, v := range r.Header.Values("Rune") {
-		for _, form := range []string{v, strings.TrimRight(v, "=")} {
-			if len(form) >= minRedacted {
-				s = strings.ReplaceAll(s, form, "<rune>")
-			}
-		}
+		s = runeauth.Redact(s, v)
 	}
 	return s
 }

@@ -65,7 +65,7 @@ func MissingRune() *Error {
 
 // Check returns nil if lightningd's checkrune accepts r. A refusal is an
 // *Error: 403 for a missing rune, 401 with lightningd's error object for
-// anything checkrune rejects. Other failures, such as lightningd being
+// anything checkrune rejects (the rune itself redacted from it). Other failures, such as lightningd being
 // unreachable, are returned wrapped so that the caller can tell them
 // apart (they are never a 401).
 func (c *Checker) Check(ctx context.Context, r Request) error {
@@ -75,7 +75,11 @@ func (c *Checker) Check(ctx context.Context, r Request) error {
 	res, err := c.rpc.Call(ctx, "checkrune", checkruneParams(r))
 	var rpcErr *lnrpc.Error
 	if errors.As(err, &rpcErr) {
-		return &Error{Status: http.StatusUnauthorized, Code: rpcErr.Code, Message: rpcErr.Message, Data: rpcErr.Data}
+		e := &Error{Status: http.StatusUnauthorized, Code: rpcErr.Code, Message: Redact(rpcErr.Message, r.Rune)}
+		if rpcErr.Data != nil {
+			e.Data = json.RawMessage(Redact(string(rpcErr.Data), r.Rune))
+		}
+		return e
 	}
 	if err != nil {
 		return fmt.Errorf("checking rune for %s: %w", r.Method, err)

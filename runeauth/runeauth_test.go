@@ -138,3 +138,21 @@ func TestUniqueID(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckRedactsTheRune: a checkrune refusal that quotes the rune (as
+// parse errors can) never carries it on to clients or logs.
+func TestCheckRedactsTheRune(t *testing.T) {
+	const rune = "OSqc7ixY6F-gjcigBfxtzKUI54uzgFSA6YfBQoWGDV89MA=="
+	rpc := &checkrune{err: &lnrpc.Error{Code: -32602, Message: "rune: " + rune + " is bad, also " + rune[:len(rune)-2], Data: json.RawMessage(`{"rune":"` + rune + `"}`)}}
+	err := NewChecker(rpc).Check(context.Background(), Request{Rune: rune, Method: "getinfo"})
+	var ae *Error
+	if !errors.As(err, &ae) {
+		t.Fatalf("got %v; want *Error", err)
+	}
+	if got, want := ae.Message, "rune: <rune> is bad, also <rune>"; got != want {
+		t.Errorf("message: got %q; want %q", got, want)
+	}
+	if got, want := string(ae.Data), `{"rune":"<rune>"}`; got != want {
+		t.Errorf("data: got %s; want %s", got, want)
+	}
+}
