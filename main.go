@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -94,49 +95,49 @@ func (n *node) init(ctx context.Context, in plugin.Init) error {
 		return &plugin.DisableError{Reason: err.Error()}
 	}
 	rpc := lnrpc.New(in.Configuration.RPCPath(), lnrpc.Config{})
+	// undo closes what init started, newest first, when a later step fails.
+	undo := []func() error{rpc.Close}
+	disable := func(what string, err error) error {
+		for _, close := range slices.Backward(undo) {
+			close()
+		}
+		n.log.Error(what, "err", err)
+		return &plugin.DisableError{Reason: err.Error()}
+	}
 	auth := runeauth.NewChecker(rpc)
 	hub, err := websocket.New(websocket.Config{Auth: auth, Logger: n.log, Recheck: cfg.WSRecheck})
 	if err != nil {
-		rpc.Close()
-		return &plugin.DisableError{Reason: fmt.Sprintf("cannot start Socket.IO: %v", err)}
+		return disable("cannot start Socket.IO", fmt.Errorf("starting Socket.IO: %w", err))
 	}
+	undo = append(undo, hub.Close)
 	docs, err := swagger.New(swagger.Config{Root: cfg.SwaggerRoot, RPC: rpc, Paths: n.dynamicPaths, Version: version(), Logger: n.log})
 	if err != nil {
-		rpc.Close()
-		hub.Close()
-		return &plugin.DisableError{Reason: err.Error()}
+		return disable("cannot serve the API documentation", err)
 	}
 	handler := rest.NewHandler(rest.Config{
-		RPC:      rpc,
-		Auth:     auth,
-		SocketIO: hub,
-		Docs:     docs,
-		Origins:  cfg.Origins,
-		CSP:      cfg.CSP,
-		MaxBody:  cfg.MaxBody,
-		Paths:    n.paths,
-		Logger:   n.log,
-
+		RPC:         rpc,
+		Auth:        auth,
+		SocketIO:    hub,
+		Docs:        docs,
+		Origins:     cfg.Origins,
+		CSP:         cfg.CSP,
+		MaxBody:     cfg.MaxBody,
 		MaxRequests: cfg.MaxRequests,
+		Paths:       n.paths,
+		Logger:      n.log,
 	})
 	counter := &requestCounter{next: handler}
 	scfg := server.Config{Addr: cfg.Addr, Handler: counter, Logger: n.log}
 	if cfg.TLS {
 		id, err := tlsident.Load(ctx, tlsident.Config{Dir: cfg.CertsDir, Host: cfg.Host, Logger: n.log})
 		if err != nil {
-			rpc.Close()
-			hub.Close()
-			n.log.Error("cannot use the TLS certificates", "err", err)
-			return &plugin.DisableError{Reason: err.Error()}
+			return disable("cannot use the TLS certificates", err)
 		}
 		scfg.TLS = id.TLSConfig()
 	}
 	srv, err := server.Listen(scfg)
 	if err != nil {
-		rpc.Close()
-		hub.Close()
-		n.log.Error("cannot start the REST server", "err", err)
-		return &plugin.DisableError{Reason: err.Error()}
+		return disable("cannot start the REST server", err)
 	}
 	n.mu.Lock()
 	n.docs, n.counter = docs, counter
