@@ -132,3 +132,27 @@ func benchSim(b *testing.B) {
 	defer stop()
 	benchHTTPRune(b, addr, rune)
 }
+
+// BenchmarkGatewayParallel is http/fake/log with 64 concurrent clients,
+// each on its own keep-alive connection: ns/op is then about the CPU per
+// request of gateway, client and fake lightningd together on GOMAXPROCS
+// cores, and the profile shows the gateway under load.
+func BenchmarkGatewayParallel(b *testing.B) {
+	addr := fakeEnv(b, true)
+	b.SetParallelism(32) // 32 × GOMAXPROCS(2) = 64 clients
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		c, err := dialRaw(addr, nil, "/v1/getinfo", "bench-rune")
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer c.Close()
+		for pb.Next() {
+			if err := expect201(c); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

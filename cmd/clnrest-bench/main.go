@@ -76,12 +76,13 @@ func run() error {
 	flag.IntVar(&set.onlyConc, "c", 0, "run the throughput rows at this concurrency only")
 	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile (load generator and simulator) to this file")
 	env := flag.String("clnrest-env", "", "with the simulator: extra environment for clnrest, e.g. GOMAXPROCS=1 (space-separated)")
+	simProcs := flag.Int("sim-procs", 0, "GOMAXPROCS of the simulator process (0: Go's default)")
 	serve := flag.String("serve-sim", "", "internal: be the simulated lightningd in this lightning dir")
 	timeout := flag.Duration("timeout", 9*time.Minute, "give up (and exit 1) after this long")
 	quick := flag.Bool("quick", false, "one-second rows, for trying the tool out")
 	flag.Parse()
 	if *serve != "" {
-		return serveSim(*serve, set.bin, *env)
+		return serveSim(*serve, set.bin, *env, *simProcs)
 	}
 	set.concurrency = []int{1, 16, 64, 256}
 	if set.onlyConc > 0 {
@@ -122,7 +123,7 @@ func run() error {
 	defer cancel()
 	b := &bench{set: set, progress: os.Stderr, results: map[string]loadResult{}}
 	if set.lightningDir == "" {
-		b.node, err = startSim(bin, *env)
+		b.node, err = startSim(bin, *env, *simProcs)
 		b.table.nodeCPUHeader = "simulator CPU/req"
 	} else {
 		b.node, err = openReal(ctx, bin, set.lightningDir, set.network)

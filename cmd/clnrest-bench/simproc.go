@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -39,7 +40,7 @@ type simNode struct {
 }
 
 // startSim starts the simulator process in a fresh lightning dir.
-func startSim(bin, env string) (*simNode, error) {
+func startSim(bin, env string, procs int) (*simNode, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("finding the benchmark's executable: %w", err)
@@ -49,7 +50,7 @@ func startSim(bin, env string) (*simNode, error) {
 		return nil, fmt.Errorf("making a lightning dir: %w", err)
 	}
 	s := &simNode{bin: bin, dir: dir}
-	s.cmd = exec.Command(self, "-serve-sim", dir, "-bin", bin, "-clnrest-env", env)
+	s.cmd = exec.Command(self, "-serve-sim", dir, "-bin", bin, "-clnrest-env", env, "-sim-procs", strconv.Itoa(procs))
 	s.cmd.Stderr = os.Stderr
 	if s.in, err = s.cmd.StdinPipe(); err != nil {
 		os.RemoveAll(dir)
@@ -151,7 +152,10 @@ func (s *simNode) Close() error {
 
 // serveSim is the simulator process: the RPC socket in dir/regtest, the
 // benchmark's commands, and clnrest (bin) started and stopped on request.
-func serveSim(dir, bin, env string) error {
+func serveSim(dir, bin, env string, procs int) error {
+	if procs > 0 {
+		runtime.GOMAXPROCS(procs)
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "regtest"), 0o700); err != nil {
 		return fmt.Errorf("making the network dir: %w", err)
 	}
