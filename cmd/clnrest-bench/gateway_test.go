@@ -138,7 +138,11 @@ func benchSim(b *testing.B) {
 // request of gateway, client and fake lightningd together on GOMAXPROCS
 // cores, and the profile shows the gateway under load.
 func BenchmarkGatewayParallel(b *testing.B) {
-	addr := fakeEnv(b, true)
+	b.Run("log", func(b *testing.B) { benchParallel(b, fakeEnv(b, true)) })
+	b.Run("nolog", func(b *testing.B) { benchParallel(b, fakeEnv(b, false)) })
+}
+
+func benchParallel(b *testing.B, addr string) {
 	b.SetParallelism(32) // 32 × GOMAXPROCS(2) = 64 clients
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
