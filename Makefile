@@ -21,7 +21,9 @@ build:
 # installs them).
 test: build
 	$(GO) vet ./...
-	CLNREST_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 30m ./...
+	# -p 1: one package at a time, so the timing-sensitive end-to-end tests
+	# (storm, slow clients, shutdown) do not share 2 cores with other packages.
+	CLNREST_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -p 1 -timeout 30m ./...
 
 # Every fuzz target for a short bounded time each (FUZZTIME, default 10s),
 # one after the other: none may panic, hang or break its invariants.
