@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clnrest/clnrest/internal/lightningdtest"
 )
 
 func TestPercentile(t *testing.T) {
@@ -182,3 +184,32 @@ func TestInvoicesFor(t *testing.T) {
 type countingWriter struct{ n int64 }
 
 func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+
+// TestUpstreamPattern runs upstream's three calls against the simulator:
+// a stored rune passes, a made-up one fails at checkrune.
+func TestUpstreamPattern(t *testing.T) {
+	rpc, err := lightningdtest.NewRPCServer(lightningdtest.RPCConfig{SocketPath: filepath.Join(t.TempDir(), "rpc")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rpc.Close() })
+	good, err := rpc.CreateRune()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, rune string
+		wantErr    bool
+	}{
+		{"stored rune", good, false},
+		{"not a rune", "bm90IGEgcnVuZQ==", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := upstreamPattern(rpc.SocketPath(), tt.rune)(context.Background())
+			if (err != nil) != tt.wantErr {
+				t.Errorf("got %v; want error: %t", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -101,9 +101,7 @@ func (b *bench) burst() error {
 		}
 	}
 	b.burstRan = true
-	up := newUpstreamClient(b.node.Socket())
-	defer up.Close()
-	res := runBurst(burstClients, func(int) request { return upstreamPattern(up, b.node.Rune()) })
+	res := runBurst(burstClients, func(int) request { return upstreamPattern(b.node.Socket(), b.node.Rune()) })
 	b.addBurst("burst: upstream pattern", "unix", res)
 	return nil
 }

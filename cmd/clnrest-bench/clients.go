@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -61,28 +63,68 @@ func directPair(rpc *lnrpc.Client, rune string) request {
 	}
 }
 
-// newUpstreamClient returns an lnrpc client that dials a new connection
-// for every call and closes it after the answer, as upstream clnrest does
-// (a new cln_rpc::ClnRpc per call).
-func newUpstreamClient(socket string) *lnrpc.Client {
-	return lnrpc.New(socket, lnrpc.Config{MaxConns: 1 << 20, MaxIdle: -1, IdleTimeout: -1})
-}
-
 // upstreamPattern is the ceiling of upstream's design: checkrune,
-// showrunes and the method in sequence, each on a fresh connection.
-func upstreamPattern(rpc *lnrpc.Client, rune string) request {
+// showrunes and the method in sequence, each on a connection of its own,
+// dialled for the call and closed after it (a new cln_rpc::ClnRpc per
+// call). Dials are not bounded or retried, as upstream's are not, so a
+// full listen backlog shows as EAGAIN.
+func upstreamPattern(socket, rune string) request {
 	check := checkruneParams(rune)
 	show := json.RawMessage(`{"rune":` + strconv.Quote(rune) + `}`)
+	var buf []byte
 	return func(ctx context.Context) error {
-		if _, err := rpc.Call(ctx, "checkrune", check); err != nil {
-			return err
+		for _, c := range []struct {
+			method string
+			params json.RawMessage
+		}{{"checkrune", check}, {"showrunes", show}, {"getinfo", json.RawMessage(`{}`)}} {
+			var err error
+			if buf, err = callOnce(ctx, socket, c.method, c.params, buf[:0]); err != nil {
+				return err
+			}
 		}
-		if _, err := rpc.Call(ctx, "showrunes", show); err != nil {
-			return err
-		}
-		_, err := rpc.Call(ctx, "getinfo", json.RawMessage(`{}`))
-		return err
+		return nil
 	}
+}
+
+// callOnce dials lightning-rpc, sends one request, reads its answer (which
+// lightningd ends with a blank line) into buf, and hangs up. An error
+// answer is returned as an error.
+func callOnce(ctx context.Context, socket, method string, params json.RawMessage, buf []byte) ([]byte, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "unix", socket)
+	if err != nil {
+		return buf, fmt.Errorf("%s: %w", method, err)
+	}
+	defer nc.Close()
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(30 * time.Second)
+	}
+	if err := nc.SetDeadline(deadline); err != nil {
+		return buf, err
+	}
+	req := `{"jsonrpc":"2.0","id":"bench:` + method + `#1","method":"` + method + `","params":` + string(params) + `}`
+	if _, err := io.WriteString(nc, req); err != nil {
+		return buf, fmt.Errorf("%s: %w", method, err)
+	}
+	chunk := make([]byte, 4096)
+	for !bytes.HasSuffix(buf, []byte("\n\n")) {
+		n, err := nc.Read(chunk)
+		buf = append(buf, chunk[:n]...)
+		if err != nil && !bytes.HasSuffix(buf, []byte("\n\n")) {
+			return buf, fmt.Errorf("%s: reading the answer: %w", method, err)
+		}
+	}
+	var answer struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if err := json.Unmarshal(buf, &answer); err != nil {
+		return buf, fmt.Errorf("%s: %w", method, err)
+	}
+	if answer.Error != nil {
+		return buf, fmt.Errorf("%s: %s", method, answer.Error)
+	}
+	return buf, nil
 }
 
 // rawRequester is a REST client on its own keep-alive connection,

@@ -192,8 +192,7 @@ func (b *bench) rowSpecs(srv *restServer, proto string, conc int) []*rowSpec {
 	specs := []*rowSpec{spec(directPairRow, directProto, 0, conc, func(int) request { return directPair(pair, rune) }, func() { pair.Close() })}
 	specs[0].show = proto == "http"
 	if proto == "http" {
-		up := newUpstreamClient(b.node.Socket())
-		specs = append(specs, spec(upstreamRow, "unix", 0, conc, func(int) request { return upstreamPattern(up, rune) }, func() { up.Close() }))
+		specs = append(specs, spec(upstreamRow, "unix", 0, conc, func(int) request { return upstreamPattern(b.node.Socket(), rune) }, nil))
 	}
 	tr := srv.Transport(conc)
 	client := &http.Client{Transport: tr, Timeout: time.Minute}
