@@ -106,28 +106,14 @@ func withRequestCap(next http.Handler, max int) http.Handler {
 	})
 }
 
-// maxLoggedIDLen bounds the rune id written to the log: lightningd's ids
-// are decimal numbers, and a client's made-up rune must not flood the log.
-const maxLoggedIDLen = 64
-
-// runeID names the request's rune in logs by its unique id, never by the
-// rune itself: "unknown" when the id cannot be read or does not look
-// like one.
+// runeID names the request's rune in logs (runeauth.LogID); "" when the
+// request has none.
 func runeID(r *http.Request) string {
 	rune := r.Header.Get("Rune")
 	if rune == "" {
 		return ""
 	}
-	id, ok := runeauth.UniqueID(rune)
-	if !ok || len(id) > maxLoggedIDLen {
-		return "unknown"
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] <= ' ' || id[i] >= 0x7f {
-			return "unknown"
-		}
-	}
-	return id
+	return runeauth.LogID(rune)
 }
 
 // statusWriter records the status a handler sent. It keeps Flush and

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/clnrest/clnrest/lnrpc"
@@ -154,5 +155,23 @@ func TestCheckRedactsTheRune(t *testing.T) {
 	}
 	if got, want := string(ae.Data), `{"rune":"<rune>"}`; got != want {
 		t.Errorf("data: got %s; want %s", got, want)
+	}
+}
+
+func TestLogID(t *testing.T) {
+	tests := []struct{ name, rune, want string }{
+		{"decimal id", mustRune("=17&method=getinfo"), "17"},
+		{"no id", mustRune("method=getinfo"), "unknown"},
+		{"not a rune", "!!!", "unknown"},
+		{"too long", mustRune("=" + strings.Repeat("9", 65)), "unknown"},
+		{"longest kept", mustRune("=" + strings.Repeat("9", 64)), strings.Repeat("9", 64)},
+		{"control byte", mustRune("=1\x1b[31m"), "unknown"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := LogID(tc.rune); got != tc.want {
+				t.Errorf("LogID: got %q; want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -53,3 +53,23 @@ func firstRestriction(s string) (string, string) {
 	}
 	return s, ""
 }
+
+// maxLoggedIDLen bounds the rune id written to logs: lightningd's ids
+// are decimal numbers, and a client's made-up rune must not flood the log.
+const maxLoggedIDLen = 64
+
+// LogID names a rune in logs, never by the rune itself: its unique id,
+// or "unknown" when the id cannot be read, is longer than 64 bytes or
+// holds anything but printable ASCII.
+func LogID(rune string) string {
+	id, ok := UniqueID(rune)
+	if !ok || len(id) > maxLoggedIDLen {
+		return "unknown"
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] >= 0x7f {
+			return "unknown"
+		}
+	}
+	return id
+}

@@ -112,10 +112,5 @@ func (h *Hub) recheckAll(ctx context.Context) {
 	}
 }
 
-// runeID names a rune in logs by its unique id.
-func runeID(rune string) string {
-	if id, ok := runeauth.UniqueID(rune); ok {
-		return id
-	}
-	return "unknown"
-}
+// runeID names a rune in logs by its unique id, bounded (runeauth.LogID).
+func runeID(rune string) string { return runeauth.LogID(rune) }
