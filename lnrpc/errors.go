@@ -15,6 +15,12 @@ import (
 // underlying cause (for example syscall.ECONNREFUSED).
 var ErrUnavailable = errors.New("lightningd unavailable")
 
+// UnavailableMessage is what clients are told when a call fails with
+// ErrUnavailable: the REST answer's and the Socket.IO refusal's message,
+// the same whichever way they came. The detail (socket path, cause) is
+// logged, not sent.
+const UnavailableMessage = "lightningd is unavailable: its RPC socket cannot be reached; try again later"
+
 // ErrProtocol marks a response that breaks the JSON-RPC framing: malformed
 // JSON, an id that does not match the request, a response with neither
 // "result" nor "error". The connection it arrived on is discarded.

@@ -66,7 +66,7 @@ func classify(err error) *Error {
 		}
 		return &Error{Status: status, Code: rpcErr.Code, Message: rpcErr.Message, Data: rpcErr.Data}
 	case errors.Is(err, lnrpc.ErrUnavailable):
-		return newError(http.StatusServiceUnavailable, codeInternal, "lightningd is unavailable: its RPC socket cannot be reached; try again later")
+		return newError(http.StatusServiceUnavailable, codeInternal, lnrpc.UnavailableMessage)
 	case errors.As(err, &tooLarge):
 		return newError(http.StatusRequestEntityTooLarge, codeInvalidRequest,
 			"Request body is larger than the limit of "+strconv.FormatInt(tooLarge.Limit, 10)+" bytes (clnrest-max-body)")

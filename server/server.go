@@ -94,7 +94,3 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	return err
 }
-
-// RegisterOnShutdown runs f when Shutdown starts, for hijacked
-// connections (WebSockets) that Shutdown does not track.
-func (s *Server) RegisterOnShutdown(f func()) { s.srv.RegisterOnShutdown(f) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/clnrest/clnrest/lnrpc"
 	"github.com/clnrest/clnrest/runeauth"
 )
 
@@ -82,7 +83,7 @@ func (h *Hub) check(rune string) *refusal {
 		return &refusal{Code: denied.Code, Message: denied.Message, Data: denied.Data}
 	}
 	h.log.Warn("Socket.IO: cannot check a rune", "rune_id", runeID(rune), "error", err)
-	return &refusal{Code: codeInternal, Message: "lightningd is unavailable: its RPC socket cannot be reached; try again later", unreachable: true}
+	return &refusal{Code: codeInternal, Message: lnrpc.UnavailableMessage, unreachable: true}
 }
 
 // recheckAll asks lightningd again about every connected client's rune
