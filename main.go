@@ -81,6 +81,7 @@ func run() error {
 	n.log = slog.New(p.LogHandler(slog.LevelDebug))
 	err := p.Run(ctx)
 	n.stop()
+	_ = p.Close() // the log lines of stopping
 	return err
 }
 

@@ -10,7 +10,9 @@ import (
 // as a "log" notification, which lightningd writes to its own log as
 // "plugin-<name>: <message>". Records below level are dropped here, so
 // they cost nothing. Attributes are appended to the message as key=value
-// in slog's text style; time and level are left to lightningd.
+// in slog's text style; time and level are left to lightningd. Debug and
+// info records reach lightningd within a few milliseconds, several in one
+// notification; warn and error records at once (see writer).
 func (p *Plugin) LogHandler(level slog.Leveler) slog.Handler {
 	return &logHandler{p: p, level: level}
 }
@@ -28,11 +30,6 @@ func (h *logHandler) Enabled(_ context.Context, l slog.Level) bool {
 	return l >= h.level.Level()
 }
 
-type logParams struct {
-	Level   string `json:"level"`
-	Message string `json:"message"`
-}
-
 func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
 	b.WriteString(r.Message)
@@ -41,7 +38,7 @@ func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 		appendAttr(&b, h.group, a)
 		return true
 	})
-	return h.p.Notify("log", logParams{Level: levelName(r.Level), Message: b.String()})
+	return h.p.out.log(levelName(r.Level), b.String())
 }
 
 func (h *logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {

@@ -113,8 +113,13 @@ func (p *Plugin) Run(ctx context.Context) error {
 	p.calls.Wait()
 	p.queue.close()
 	<-dispatched
+	_ = p.out.flush()
 	return err
 }
+
+// Close writes the log lines still waiting to go to lightningd and makes
+// later ones go out at once. Call it last, before the process exits.
+func (p *Plugin) Close() error { return p.out.close() }
 
 func (p *Plugin) stop() { p.stopOnce.Do(func() { close(p.done) }) }
 

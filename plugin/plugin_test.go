@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ type lightningd struct {
 	stdin  *io.PipeWriter // the plugin's stdin
 	msgs   chan map[string]json.RawMessage
 	runErr chan error
+	logs   []logParams // lines of a log notification not yet returned by nextLog
 }
 
 func startPlugin(t *testing.T, cfg Config) *lightningd {
@@ -74,8 +76,21 @@ func (ld *lightningd) next() map[string]json.RawMessage {
 	}
 }
 
+// logParams are a log notification's params.
+type logParams struct {
+	Level   string `json:"level"`
+	Message string `json:"message"`
+}
+
+// nextLog returns the next log line. A notification that joins several
+// lines gives them one by one, as lightningd splits them.
 func (ld *lightningd) nextLog() logParams {
 	ld.t.Helper()
+	if len(ld.logs) > 0 {
+		lp := ld.logs[0]
+		ld.logs = ld.logs[1:]
+		return lp
+	}
 	for {
 		select {
 		case m := <-ld.msgs:
@@ -86,7 +101,10 @@ func (ld *lightningd) nextLog() logParams {
 			if err := json.Unmarshal(m["params"], &lp); err != nil {
 				ld.t.Fatalf("log params: %v", err)
 			}
-			return lp
+			for _, line := range strings.Split(lp.Message, "\n") {
+				ld.logs = append(ld.logs, logParams{Level: lp.Level, Message: line})
+			}
+			return ld.nextLog()
 		case <-time.After(5 * time.Second):
 			ld.t.Fatal("no log within 5s")
 		}
@@ -383,15 +401,33 @@ func TestConcurrentWritesNeverInterleave(t *testing.T) {
 		ld.send(`{"jsonrpc":"2.0","id":%d,"method":"echo","params":{"i":%d}}`, i, i)
 	}
 	wg.Wait()
+	// Every line arrives once, and each writer's lines in the order it
+	// logged them, however they were joined into notifications.
 	var logs, answers int
+	next := make(map[string]int) // writer → the i expected next
 	deadline := time.After(10 * time.Second)
 	for logs < writers*each || answers < each {
 		select {
 		case m := <-ld.msgs:
-			if string(m["method"]) == `"log"` {
-				logs++
-			} else {
+			if string(m["method"]) != `"log"` {
 				answers++
+				continue
+			}
+			var lp logParams
+			if err := json.Unmarshal(m["params"], &lp); err != nil {
+				t.Fatalf("log params: %v", err)
+			}
+			for _, line := range strings.Split(lp.Message, "\n") {
+				var w, i int
+				if _, err := fmt.Sscanf(line[1000:], " writer=%d i=%d", &w, &i); err != nil {
+					t.Fatalf("log line %q: %v", line, err)
+				}
+				key := strconv.Itoa(w)
+				if i != next[key] {
+					t.Fatalf("writer %d: got line %d; want %d", w, i, next[key])
+				}
+				next[key]++
+				logs++
 			}
 		case <-deadline:
 			t.Fatalf("got %d logs and %d answers; want %d and %d", logs, answers, writers*each, each)

@@ -245,12 +245,15 @@ func (p *Plugin) pluginLog(params json.RawMessage) string {
 		}
 	}
 	content := string(msg[1 : len(msg)-1])
-	var text string
-	if strings.Contains(content, `\`) && json.Unmarshal(msg, &text) == nil {
-		for _, line := range strings.Split(text, "\n") {
-			p.logLine(p.logPrefix, level, line)
+	if strings.Contains(content, `\`) {
+		// ccan's unescape, as lightningd: no \u; a message it cannot
+		// unescape is logged as it came.
+		if text, ok := unescapeJSON(content); ok {
+			for _, line := range strings.Split(text, "\n") {
+				p.logLine(p.logPrefix, level, line)
+			}
+			return ""
 		}
-		return ""
 	}
 	p.logLine(p.logPrefix, level, content)
 	return ""

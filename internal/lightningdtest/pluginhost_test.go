@@ -397,6 +397,8 @@ func TestPluginLogNotifications(t *testing.T) {
 			[]string{"INFO    plugin-fakeplugin: one", "INFO    plugin-fakeplugin: two"}},
 		{"escapes unescaped", `{"level":"info","message":"say \"hi\"\tnow"}`,
 			[]string{`INFO    plugin-fakeplugin: say "hi"?now`}},
+		{"\\u is not unescaped: the message is logged as it came", `{"level":"info","message":"esc\u001b\nnext"}`,
+			[]string{`INFO    plugin-fakeplugin: esc\u001b\nnext`}},
 		{"non-ASCII bytes become ?", `{"level":"info","message":"caf` + "\u00e9" + `"}`,
 			[]string{"INFO    plugin-fakeplugin: caf??"}},
 	}
