@@ -30,7 +30,7 @@ test: build
 # The seed corpora in <pkg>/testdata/fuzz/ also run in `make test`.
 FUZZTIME    ?= 10s
 FUZZ_TARGETS = codec:FuzzDecodeJSON codec:FuzzDecodeYAML codec:FuzzDecodeXML codec:FuzzDecodeForm \
-               codec:FuzzTokenReader lnrpc:FuzzValueScanner plugin:FuzzRun runeauth:FuzzUniqueID \
+               codec:FuzzTokenReader lnrpc:FuzzValueScanner plugin:FuzzRun runeauth:FuzzUniqueID runeauth:FuzzWriteString \
                rest:FuzzPaths
 
 fuzz:

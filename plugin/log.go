@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 )
 
@@ -32,6 +33,7 @@ func (h *logHandler) Enabled(_ context.Context, l slog.Level) bool {
 
 func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
+	b.Grow(len(r.Message) + len(h.prefix) + 32*r.NumAttrs()) // one allocation, mostly
 	b.WriteString(r.Message)
 	b.WriteString(h.prefix)
 	r.Attrs(func(a slog.Attr) bool {
@@ -82,7 +84,19 @@ func appendAttr(b *strings.Builder, group string, a slog.Attr) {
 	b.WriteString(group)
 	b.WriteString(a.Key)
 	b.WriteByte('=')
-	v := a.Value.String()
+	var v string
+	switch a.Value.Kind() {
+	case slog.KindInt64:
+		var num [20]byte
+		b.Write(strconv.AppendInt(num[:0], a.Value.Int64(), 10))
+		return
+	case slog.KindUint64:
+		var num [20]byte
+		b.Write(strconv.AppendUint(num[:0], a.Value.Uint64(), 10))
+		return
+	default:
+		v = a.Value.String()
+	}
 	if v == "" || strings.ContainsAny(v, " \"=\n\t") {
 		b.WriteString(quote(v))
 		return

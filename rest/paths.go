@@ -140,6 +140,9 @@ func (p *Paths) List() []Registration {
 // lookup finds the best entry matching a request path without its
 // leading '/'. Callers hold p.mu.
 func (p *Paths) lookup(rel string) (*pathEntry, map[string]string) {
+	if len(p.entries) == 0 {
+		return nil, nil // the common case: no plugin registered a path
+	}
 	parts := strings.Split(rel, "/")
 	var best *pathEntry
 	var bestCaptures map[string]string

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/clnrest/clnrest/lnrpc"
 )
@@ -84,13 +85,11 @@ func (c *Checker) Check(ctx context.Context, r Request) error {
 	if err != nil {
 		return fmt.Errorf("checking rune for %s: %w", r.Method, err)
 	}
-	var answer struct {
-		Valid bool `json:"valid"`
-	}
-	if err := json.Unmarshal(res, &answer); err != nil {
+	valid, err := validAnswer(res)
+	if err != nil {
 		return fmt.Errorf("reading checkrune's answer %.200s: %w", res, err)
 	}
-	if !answer.Valid {
+	if !valid {
 		return &Error{Status: http.StatusUnauthorized, Code: 1502, Message: "Rune is not valid"}
 	}
 	return nil
@@ -115,9 +114,97 @@ func checkruneParams(r Request) json.RawMessage {
 	return b.Bytes()
 }
 
+// validAnswer reads checkrune's result, {"valid": true} or false. The
+// answer lightningd always sends is recognised without decoding;
+// anything else is decoded.
+func validAnswer(res json.RawMessage) (bool, error) {
+	if isValidTrue(res) {
+		return true, nil
+	}
+	var answer struct {
+		Valid bool `json:"valid"`
+	}
+	if err := json.Unmarshal(res, &answer); err != nil {
+		return false, err
+	}
+	return answer.Valid, nil
+}
+
+// isValidTrue reports whether res is exactly {"valid":true}, give or take
+// whitespace between tokens.
+func isValidTrue(res []byte) bool {
+	const want = `{"valid":true}`
+	i := 0
+	for _, c := range res {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		if i == len(want) || c != want[i] {
+			return false
+		}
+		i++
+	}
+	return i == len(want)
+}
+
+// writeString writes s as a JSON string, escaping as encoding/json does
+// (HTML characters included), without allocating.
 func writeString(b *bytes.Buffer, s string) {
-	enc, _ := json.Marshal(s) // a string always marshals
-	b.Write(enc)
+	const hex = "0123456789abcdef"
+	b.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b.WriteString(s[start:i])
+			switch c {
+			case '"', '\\':
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			case '\n':
+				b.WriteString(`\n`)
+			case '\r':
+				b.WriteString(`\r`)
+			case '\t':
+				b.WriteString(`\t`)
+			case '\b':
+				b.WriteString(`\b`)
+			case '\f':
+				b.WriteString(`\f`)
+			default:
+				b.WriteString(`\u00`)
+				b.WriteByte(hex[c>>4])
+				b.WriteByte(hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteString(s[start:i])
+			b.WriteString(`\ufffd`)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b.WriteString(s[start:i])
+			b.WriteString(`\u202`)
+			b.WriteByte(hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b.WriteString(s[start:])
+	b.WriteByte('"')
 }
 
 // FromHeader returns the rune of an HTTP request: the Rune header, in any

@@ -1,6 +1,7 @@
 package runeauth
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -54,6 +55,13 @@ func TestCheck(t *testing.T) {
 		{name: "restricted keeps data", req: Request{Rune: "r", Method: "getinfo"}, rpcErr: &lnrpc.Error{Code: 1502, Message: "Not permitted: method is equal to getinfo", Data: json.RawMessage(`{"x":1}`)},
 			wantStatus: 401, wantCode: 1502, wantMsg: "Not permitted: method is equal to getinfo", wantData: `{"x":1}`},
 		{name: "valid false", req: Request{Rune: "r", Method: "getinfo"}, result: `{"valid":false}`, wantStatus: 401, wantCode: 1502, wantMsg: "Rune is not valid"},
+		{name: "valid, as lightningd formats it", req: Request{Rune: "r", Method: "getinfo"}, result: "{\n   \"valid\": true\n}"},
+		{name: "valid with more members", req: Request{Rune: "r", Method: "getinfo"}, result: `{"valid":true,"note":"x"}`},
+		{name: "valid false, formatted", req: Request{Rune: "r", Method: "getinfo"}, result: "{ \"valid\" : false }", wantStatus: 401, wantCode: 1502, wantMsg: "Rune is not valid"},
+		{name: "valid missing", req: Request{Rune: "r", Method: "getinfo"}, result: `{}`, wantStatus: 401, wantCode: 1502, wantMsg: "Rune is not valid"},
+		{name: "answer not JSON", req: Request{Rune: "r", Method: "getinfo"}, result: `{"valid":tru`, wantOther: errAny},
+		{name: "rune with characters to escape", req: Request{Rune: "a\"b\\c<&>\x01\u2028\xff", Method: "getinfo"}, result: `{"valid":true}`,
+			wantParams: `{"rune":"a\"b\\c\u003c\u0026\u003e\u0001\u2028\ufffd","method":"getinfo"}`},
 		{name: "unavailable is not 401", req: Request{Rune: "r", Method: "getinfo"}, rpcErr: unavailable, wantOther: lnrpc.ErrUnavailable},
 	}
 	for _, tc := range tests {
@@ -65,7 +73,7 @@ func TestCheck(t *testing.T) {
 			}
 			if tc.wantOther != nil {
 				var ae *Error
-				if !errors.Is(err, tc.wantOther) || errors.As(err, &ae) {
+				if err == nil || (tc.wantOther != errAny && !errors.Is(err, tc.wantOther)) || errors.As(err, &ae) {
 					t.Fatalf("got %v; want an error wrapping %v and no auth refusal", err, tc.wantOther)
 				}
 				return
@@ -85,6 +93,32 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+// errAny stands for any error that is not an auth refusal.
+var errAny = errors.New("any error")
+
+func TestWriteStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", `"quoted" \back`, "<html>&amp;", "ctl\x00\x1f\x7f\t\n\r", "é€😀", "\u2028\u2029", "bad\xff\xfe utf8", "\xe2\x82"} {
+		var b bytes.Buffer
+		writeString(&b, s)
+		want, _ := json.Marshal(s)
+		if b.String() != string(want) {
+			t.Errorf("writeString(%q) = %s; want %s", s, b.String(), want)
+		}
+	}
+}
+
+func FuzzWriteString(f *testing.F) {
+	f.Add("rune\x00<\u2028\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		var b bytes.Buffer
+		writeString(&b, s)
+		want, _ := json.Marshal(s)
+		if b.String() != string(want) {
+			t.Fatalf("writeString(%q) = %s; want %s", s, b.String(), want)
+		}
+	})
 }
 
 func TestFromHeader(t *testing.T) {

@@ -206,7 +206,7 @@ func startPlugin(bin, dir, env, protocol, port, certs string) (*lightningdtest.P
 	defer cancel()
 	p, err := lightningdtest.StartPlugin(ctx, lightningdtest.PluginConfig{
 		Binary: bin, LightningDir: dir, Options: restOptions(protocol, n, certs), Stderr: os.Stderr,
-		Env: strings.Fields(env),
+		Env: strings.Fields(env), KeepLogs: 10000,
 	})
 	if err != nil {
 		return nil, err

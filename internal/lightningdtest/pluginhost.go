@@ -97,6 +97,12 @@ type PluginConfig struct {
 	Stderr io.Writer
 	// Log, if set, receives a copy of every log line, newline-terminated.
 	Log io.Writer
+	// KeepLogs bounds the log lines kept for Logs and WaitForLog to about
+	// the last KeepLogs, as lightningd's log book is bounded; zero keeps
+	// every line, which is what tests want. A benchmark that sends
+	// millions of requests sets it, or the access log would grow without
+	// end.
+	KeepLogs int
 	// Version is LIGHTNINGD_VERSION; default DefaultLightningdVersion.
 	Version string
 	// Developer mimics lightningd --developer: the plugin gets the argument
@@ -175,7 +181,8 @@ type Plugin struct {
 	shuttingDown bool
 	nextID       uint64
 	pending      map[string]chan pluginReply
-	logs         []string
+	logs         []string      // the lines kept
+	logsDropped  int           // lines dropped from the front of logs (KeepLogs)
 	logChanged   chan struct{} // closed and replaced on every new log line
 	violations   []string
 	manifest     json.RawMessage
@@ -602,9 +609,10 @@ func (p *Plugin) recordViolation(v string) {
 	p.mu.Unlock()
 }
 
-// Logs returns every log line so far in lightningd's format: the plugin's
-// log notifications and lightningd's own lines about it (such as
-// "plugin-manager: started(<pid>) <path>" and "Killing plugin: ...").
+// Logs returns every log line so far in lightningd's format (only the last
+// ones with KeepLogs): the plugin's log notifications and lightningd's own
+// lines about it (such as "plugin-manager: started(<pid>) <path>" and
+// "Killing plugin: ...").
 func (p *Plugin) Logs() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -615,11 +623,11 @@ func (p *Plugin) Logs() []string {
 // that re matches. It fails when ctx ends, or once the plugin has exited
 // and no line matched.
 func (p *Plugin) WaitForLog(ctx context.Context, re *regexp.Regexp) (string, error) {
-	seen := 0
+	seen := 0 // lines looked at, counting the dropped ones
 	for {
 		p.mu.Lock()
-		lines, changed := p.logs[seen:], p.logChanged
-		seen = len(p.logs)
+		lines, changed := p.logs[max(seen-p.logsDropped, 0):], p.logChanged
+		seen = p.logsDropped + len(p.logs)
 		p.mu.Unlock()
 		for _, l := range lines {
 			if re.MatchString(l) {
@@ -641,5 +649,5 @@ func (p *Plugin) WaitForLog(ctx context.Context, re *regexp.Regexp) (string, err
 func (p *Plugin) logCount() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.logs)
+	return p.logsDropped + len(p.logs)
 }

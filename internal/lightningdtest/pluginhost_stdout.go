@@ -84,6 +84,11 @@ func (p *Plugin) logLine(prefix string, level pluginLevel, msg string) {
 	defer p.outMu.Unlock()
 	p.mu.Lock()
 	p.logs = append(p.logs, line)
+	if keep := p.cfg.KeepLogs; keep > 0 && len(p.logs) >= 2*keep {
+		n := len(p.logs) - keep
+		p.logs = append([]string(nil), p.logs[n:]...)
+		p.logsDropped += n
+	}
 	close(p.logChanged)
 	p.logChanged = make(chan struct{})
 	p.mu.Unlock()

@@ -755,3 +755,39 @@ func TestPluginLeavesNoGoroutines(t *testing.T) {
 		t.Errorf("goroutines after Shutdown = %d; want at most %d as before start", got, before)
 	}
 }
+
+func TestKeepLogs(t *testing.T) {
+	cfg := fakeConfig(t)
+	cfg.KeepLogs = 5
+	p := startFake(t, cfg)
+	for i := range 30 {
+		params := fmt.Sprintf(`{"level":"info","message":"line %d"}`, i)
+		if _, err := p.Call(context.Background(), "fake-log", json.RawMessage(params)); err != nil {
+			t.Fatalf("calling fake-log: %v", err)
+		}
+	}
+	logs := p.Logs()
+	if len(logs) < 5 || len(logs) >= 10 || !strings.HasSuffix(logs[len(logs)-1], "line 29") {
+		t.Fatalf("Logs() = %q; want between 5 and 9 lines, the last one line 29", logs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := p.WaitForLog(ctx, regexp.MustCompile(`line 28$`)); err != nil {
+		t.Errorf("WaitForLog(a line kept): %v", err)
+	}
+	found := make(chan error, 1)
+	go func() {
+		_, err := p.WaitForLog(ctx, regexp.MustCompile(`line 30$`))
+		found <- err
+	}()
+	time.Sleep(10 * time.Millisecond) // let it look at what is kept first
+	for i := 30; i < 40; i++ {        // past 2×KeepLogs: the lines it looked at are dropped
+		params := fmt.Sprintf(`{"level":"info","message":"line %d"}`, i)
+		if _, err := p.Call(context.Background(), "fake-log", json.RawMessage(params)); err != nil {
+			t.Fatalf("calling fake-log: %v", err)
+		}
+	}
+	if err := <-found; err != nil {
+		t.Errorf("WaitForLog(a line logged later, after a drop): %v", err)
+	}
+}
