@@ -315,4 +315,3 @@ func BenchmarkLogLine(b *testing.B) {
 	})
 	_ = w.close()
 }
-
