@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/clnrest/clnrest/internal/lightningdtest"
 )
 
 // stdout is lightningd's end of the plugin's stdout: it records each
@@ -49,9 +51,9 @@ type ldLogLine struct{ level, text string }
 
 // lightningdLogs reads the messages written as lightningd does
 // (plugin_log_handle): a log message with a backslash is unescaped, with
-// only the escapes ccan's json_escape knows, and split at newlines; a
-// message that does not unescape is logged as it came. Other messages
-// are returned as their method or id.
+// only the escapes ccan's json_escape knows (lightningdtest.UnescapeJSON),
+// and split at newlines; a message that does not unescape is logged as it
+// came. Other messages are returned as their method or id.
 func lightningdLogs(t *testing.T, out string) (lines []ldLogLine, others []string) {
 	t.Helper()
 	dec := json.NewDecoder(strings.NewReader(out))
@@ -78,7 +80,7 @@ func lightningdLogs(t *testing.T, out string) (lines []ldLogLine, others []strin
 			lines = append(lines, ldLogLine{m.Params.Level, raw})
 			continue
 		}
-		text, ok := ccanUnescape(raw)
+		text, ok := lightningdtest.UnescapeJSON(raw)
 		if !ok {
 			lines = append(lines, ldLogLine{m.Params.Level, raw})
 			continue
@@ -87,37 +89,6 @@ func lightningdLogs(t *testing.T, out string) (lines []ldLogLine, others []strin
 			lines = append(lines, ldLogLine{m.Params.Level, l})
 		}
 	}
-}
-
-// ccanUnescape is ccan/json_escape's unescape: no \u.
-func ccanUnescape(s string) (string, bool) {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' {
-			b.WriteByte(s[i])
-			continue
-		}
-		if i++; i == len(s) {
-			return "", false
-		}
-		switch s[i] {
-		case 'n':
-			b.WriteByte('\n')
-		case 'b':
-			b.WriteByte('\b')
-		case 'f':
-			b.WriteByte('\f')
-		case 't':
-			b.WriteByte('\t')
-		case 'r':
-			b.WriteByte('\r')
-		case '/', '\\', '"':
-			b.WriteByte(s[i])
-		default:
-			return "", false
-		}
-	}
-	return b.String(), true
 }
 
 func newTestWriter(delay time.Duration) (*writer, *stdout) {

@@ -258,9 +258,11 @@ func pIgnore(name string) param {
 	return param{name: name, parse: func(json.RawMessage) error { return nil }}
 }
 
-// unescapeJSON is ccan's json_escape_unescape: standard escapes only,
-// no \u, as lightningd's policy is UTF-8.
-func unescapeJSON(s string) (string, bool) {
+// UnescapeJSON is ccan's json_escape_unescape, which lightningd applies to
+// JSON string contents (rune parameters, plugin log messages): standard
+// escapes only, no \u, as lightningd's policy is UTF-8. ok is false where
+// lightningd's unescape fails.
+func UnescapeJSON(s string) (string, bool) {
 	var sb strings.Builder
 	repl := map[byte]byte{'n': '\n', 'b': '\b', 'f': '\f', 't': '\t', 'r': '\r', '/': '/', '\\': '\\', '"': '"'}
 	for i := 0; i < len(s); i++ {
@@ -476,7 +478,7 @@ func pRestrictions(name string, dst *[]Restriction) param {
 			}
 			var restr Restriction
 			for _, a := range alts {
-				text, ok := unescapeJSON(jsonContent(a))
+				text, ok := UnescapeJSON(jsonContent(a))
 				alt, err := ParseAlternative(text)
 				if !ok || err != nil {
 					return badParam(name, msg)
@@ -1025,7 +1027,7 @@ func (p *invoiceParams) specs() []param {
 		}},
 		pLabel("label", true, &p.label),
 		{name: "description", required: true, parse: func(raw json.RawMessage) error {
-			s, ok := unescapeJSON(jsonContent(raw))
+			s, ok := UnescapeJSON(jsonContent(raw))
 			if jsonKind(raw) != '"' || !ok {
 				return badParam("description", "should be a string (without \\u)")
 			}
@@ -1604,7 +1606,7 @@ func (p *dsParams) parse(params json.RawMessage) error {
 	return parseParams(params,
 		pKey("key", true, &p.key),
 		param{name: "string", parse: func(raw json.RawMessage) error {
-			s, ok := unescapeJSON(jsonContent(raw))
+			s, ok := UnescapeJSON(jsonContent(raw))
 			if jsonKind(raw) != '"' || !ok {
 				return badParam("string", "should be a string (without \\u)")
 			}

@@ -253,7 +253,7 @@ func (p *Plugin) pluginLog(params json.RawMessage) string {
 	if strings.Contains(content, `\`) {
 		// ccan's unescape, as lightningd: no \u; a message it cannot
 		// unescape is logged as it came.
-		if text, ok := unescapeJSON(content); ok {
+		if text, ok := UnescapeJSON(content); ok {
 			for _, line := range strings.Split(text, "\n") {
 				p.logLine(p.logPrefix, level, line)
 			}
