@@ -73,7 +73,7 @@ func (w *writer) send(v any) error {
 		return err
 	}
 	w.buf.Reset()
-	w.takePending(&w.buf)
+	w.takePending()
 	enc := json.NewEncoder(&w.buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
@@ -118,7 +118,7 @@ func (w *writer) flush() error {
 		return err
 	}
 	w.buf.Reset()
-	w.takePending(&w.buf)
+	w.takePending()
 	if w.buf.Len() == 0 {
 		return nil
 	}
@@ -140,9 +140,9 @@ func (w *writer) close() error {
 	return w.flush()
 }
 
-// takePending moves the waiting log lines, encoded, into buf. The caller
+// takePending moves the waiting log lines, encoded, into w.buf. The caller
 // holds writeMu, which keeps the order of takes the order of writes.
-func (w *writer) takePending(buf *bytes.Buffer) {
+func (w *writer) takePending() {
 	w.mu.Lock()
 	lines := w.pending
 	w.pending, w.spare = w.spare, nil
@@ -152,7 +152,7 @@ func (w *writer) takePending(buf *bytes.Buffer) {
 	if len(lines) == 0 {
 		return
 	}
-	buf.Write(appendLogNotifications(buf.AvailableBuffer(), lines))
+	w.buf.Write(appendLogNotifications(w.buf.AvailableBuffer(), lines))
 	clear(lines) // don't keep the strings alive
 	w.mu.Lock()
 	w.spare = lines[:0]
