@@ -24,16 +24,45 @@ type sioProc struct {
 	events []map[string]any
 	lines  chan map[string]any
 	done   chan struct{}
+	// stderr keeps the end of what the client wrote there (its library's
+	// logging, a traceback), for the failure message; exit is its exit
+	// status once done is closed.
+	stderr *tailBuffer
+	exit   error
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
 }
 
 func startSIOProc(t *testing.T, name string, cmd *exec.Cmd) *sioProc {
 	t.Helper()
-	c := &sioProc{name: name, cmd: cmd, lines: make(chan map[string]any, 64), done: make(chan struct{})}
+	c := &sioProc{name: name, cmd: cmd, lines: make(chan map[string]any, 64), done: make(chan struct{}),
+		stderr: &tailBuffer{max: 8 << 10}}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = nil
+	cmd.Stderr = c.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}
@@ -54,7 +83,7 @@ func startSIOProc(t *testing.T, name string, cmd *exec.Cmd) *sioProc {
 			default:
 			}
 		}
-		cmd.Wait()
+		c.exit = cmd.Wait()
 	}()
 	t.Cleanup(func() { cmd.Process.Kill(); <-c.done })
 	return c
@@ -73,9 +102,9 @@ func (c *sioProc) waitEvent(t *testing.T, d time.Duration, names ...string) map[
 				}
 			}
 		case <-c.done:
-			t.Fatalf("%s ended without %v; events %v", c.name, names, c.all())
+			t.Fatalf("%s ended (%v) without %v; events %v; stderr:\n%s", c.name, c.exit, names, c.all(), c.stderr)
 		case <-deadline:
-			t.Fatalf("%s: no %v within %v; events %v", c.name, names, d, c.all())
+			t.Fatalf("%s: no %v within %v; events %v; stderr:\n%s", c.name, names, d, c.all(), c.stderr)
 		}
 	}
 }
@@ -129,7 +158,9 @@ func pythonClient(t *testing.T, e *env, style, rune, transports string, count in
 	args := []string{wsTestdata("python_client.py"), "--url", e.base, "--style", style, "--ca", ca,
 		"--count", fmt.Sprint(count), "--timeout", fmt.Sprint(timeout.Seconds())}
 	if rune != "" {
-		args = append(args, "--rune", rune)
+		// "=": a rune is base64url and may begin with "-", which argparse
+		// would take for an option.
+		args = append(args, "--rune="+rune)
 	}
 	if transports != "" {
 		args = append(args, "--transports", transports)
@@ -201,7 +232,7 @@ func TestSocketIOPython(t *testing.T) {
 		events := c.wait(t)
 		msgs := c.messages()
 		if len(msgs) != 1 {
-			t.Errorf("%s: got %d messages; want exactly 1 (events %v)", c.name, len(msgs), events)
+			t.Errorf("%s: got %d messages; want exactly 1 (events %v); stderr:\n%s", c.name, len(msgs), events, c.stderr)
 			continue
 		}
 		data, _ := json.Marshal(msgs[0]["data"])
@@ -213,7 +244,7 @@ func TestSocketIOPython(t *testing.T) {
 		events := r.client.wait(t)
 		got, _ := json.Marshal(events)
 		if !strings.Contains(string(got), r.want) {
-			t.Errorf("%s: events %s; want connect_error %q", r.client.name, got, r.want)
+			t.Errorf("%s: events %s; want connect_error %q; stderr:\n%s", r.client.name, got, r.want, r.client.stderr)
 		}
 		if len(r.client.messages()) != 0 {
 			t.Errorf("%s: a refused client received messages", r.client.name)

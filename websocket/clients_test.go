@@ -198,7 +198,9 @@ var refusals = map[string]string{
 func pythonCmd(t *testing.T, url, style, rune, ca, transports string, count int) *exec.Cmd {
 	args := []string{"testdata/python_client.py", "--url", url, "--style", style, "--ca", ca, "--count", strconv.Itoa(count)}
 	if rune != "" {
-		args = append(args, "--rune", rune)
+		// "=": a rune is base64url and may begin with "-", which argparse
+		// would take for an option.
+		args = append(args, "--rune="+rune)
 	}
 	if transports != "" {
 		args = append(args, "--transports", transports)
