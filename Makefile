@@ -31,7 +31,7 @@ test: build
 FUZZTIME    ?= 10s
 FUZZ_TARGETS = codec:FuzzDecodeJSON codec:FuzzDecodeYAML codec:FuzzDecodeXML codec:FuzzDecodeForm \
                codec:FuzzTokenReader lnrpc:FuzzValueScanner plugin:FuzzRun runeauth:FuzzUniqueID runeauth:FuzzWriteString \
-               rest:FuzzPaths
+               rest:FuzzPaths server:FuzzFastPathMatchesNetHTTP
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

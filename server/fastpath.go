@@ -1,0 +1,624 @@
+package server
+
+// The fast path. net/http spends, per request, a goroutine that watches
+// the connection while the handler runs (started, then woken and waited
+// for when the response is done), a context, and a general parser and
+// response writer. For REST calls that take a millisecond this is most of
+// clnrest's own cost and, on a busy 2-core machine, several thread
+// wake-ups per request. Here one goroutine per connection reads the head,
+// calls the handler and writes the response; a client that goes away is
+// noticed by a watcher started only once a request has run for
+// watchDelay.
+//
+// Only a request whose head is exactly of the expected shape takes this
+// path: "POST /v1/... HTTP/1.1", CRLF line endings, token header names,
+// no control characters, one Host, at most one all-digit Content-Length,
+// no Transfer-Encoding, Expect, Upgrade or Pragma, Connection only
+// "close" or "keep-alive", the whole head within headLimit. Anything else,
+// including what net/http answers with 400 or 431, is handed to net/http
+// unread, with the connection, so that the two can never disagree on
+// where a request ends (no smuggling) and every refusal is net/http's.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"sync"
+	"time"
+)
+
+const (
+	// fastReadBufferSize is the read buffer of a fast-path connection and
+	// so the largest head it serves (a REST call's is a few hundred bytes).
+	fastReadBufferSize = 4 << 10
+	// fastWriteBufferSize is its write buffer.
+	fastWriteBufferSize = 4 << 10
+	// watchDelay is how long a request runs before a watcher goroutine
+	// starts reading the connection to notice the client going away
+	// (which cancels the request's context, as net/http does).
+	watchDelay = 20 * time.Millisecond
+	// maxDiscard is the most of an unread request body drained to keep
+	// the connection; beyond it the connection is closed (net/http: 256 KiB).
+	maxDiscard = 256 << 10
+)
+
+// aLongTimeAgo is a deadline in the past, to interrupt a blocked read.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// conn is one connection served by the fast path.
+type conn struct {
+	s   *Server
+	nc  net.Conn
+	src *connReader
+	br  *bufio.Reader
+	bw  *bufio.Writer
+	tls *tls.ConnectionState
+	buf []byte // response body held before the headers are sent
+
+	mu       sync.Mutex // protects the fields below
+	idle     bool       // waiting for the first byte of a request
+	active   bool       // a request is being served
+	gen      uint64     // counts requests, so that a late watch timer is ignored
+	armedGen uint64     // the request the watch timer was armed for
+	cancel   context.CancelFunc
+	watching chan struct{} // non-nil while a watcher runs; closed when it ends
+	aborting bool          // the watcher's read was interrupted on purpose
+	timer    *time.Timer
+}
+
+// connReader is what the read buffer reads from: a byte the watcher read
+// ahead (the start of a pipelined request) comes first.
+type connReader struct {
+	nc      net.Conn
+	stash   byte
+	stashed bool
+}
+
+func (r *connReader) Read(p []byte) (int, error) {
+	if r.stashed && len(p) > 0 {
+		p[0], r.stashed = r.stash, false
+		return 1, nil
+	}
+	return r.nc.Read(p)
+}
+
+func (s *Server) newConn(nc net.Conn) *conn {
+	src := &connReader{nc: nc}
+	cn := &conn{s: s, nc: nc, src: src}
+	if !s.track(cn) {
+		return nil
+	}
+	return cn
+}
+
+// serve runs the connection until it closes or is handed over.
+func (cn *conn) serve() {
+	defer cn.s.untrack(cn)
+	if !cn.handshake() {
+		cn.nc.Close()
+		return
+	}
+	cn.br = bufio.NewReaderSize(cn.src, fastReadBufferSize)
+	cn.bw = bufio.NewWriterSize(cn.nc, fastWriteBufferSize)
+	for first := true; ; first = false {
+		head, next := cn.readHead(first)
+		switch next {
+		case headClose:
+			cn.nc.Close()
+			return
+		case headHandOff:
+			cn.handOff()
+			return
+		}
+		req, ok := cn.s.parse(head)
+		if !ok {
+			cn.handOff()
+			return
+		}
+		if !cn.serveRequest(req, len(head)) {
+			cn.nc.Close()
+			return
+		}
+	}
+}
+
+// handshake runs the TLS handshake within ReadHeaderTimeout, as net/http.
+func (cn *conn) handshake() bool {
+	if cn.s.tls == nil {
+		return true
+	}
+	tc := tls.Server(cn.nc, cn.s.tls)
+	_ = tc.SetDeadline(time.Now().Add(cn.s.readHeaderTimeout))
+	if err := tc.HandshakeContext(cn.s.ctx); err != nil {
+		cn.s.log.Debug("TLS handshake failed", "remote", cn.nc.RemoteAddr().String(), "err", err)
+		return false
+	}
+	_ = tc.SetDeadline(time.Time{})
+	st := tc.ConnectionState()
+	cn.mu.Lock() // Shutdown reads nc
+	cn.nc, cn.src.nc, cn.tls = tc, tc, &st
+	cn.mu.Unlock()
+	return true
+}
+
+// handOff gives the connection, with what is buffered, to net/http.
+func (cn *conn) handOff() {
+	_ = cn.nc.SetReadDeadline(time.Time{})
+	hc := &handedConn{Conn: cn.nc, br: cn.br, src: cn.src, tls: cn.tls}
+	if !cn.s.handoff.hand(hc) {
+		cn.nc.Close()
+		return
+	}
+	cn.s.handedOff.Add(1)
+}
+
+// close closes the connection, for Shutdown once its time is up.
+func (cn *conn) close() {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	_ = cn.nc.Close()
+}
+
+// wakeIfIdle interrupts a wait for the next request, for Shutdown.
+func (cn *conn) wakeIfIdle() {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.idle {
+		_ = cn.nc.SetReadDeadline(aLongTimeAgo)
+	}
+}
+
+// setIdle records whether the connection waits for a request; false when
+// Shutdown began, when the connection must close instead.
+func (cn *conn) setIdle(idle bool) bool {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	cn.idle = idle
+	return !(idle && cn.s.closing.Load())
+}
+
+// What readHead found.
+const (
+	headRead    = iota // a complete head
+	headClose          // EOF, a timeout or Shutdown: close
+	headHandOff        // for net/http: a head over headLimit (MaxHeaderBytes is its to apply) or cut short by EOF
+)
+
+// readHead reads until the blank line ending a request head and returns
+// the head, still in the read buffer (valid until the next read). The
+// first request gets ReadHeaderTimeout from the start; later ones may
+// first wait IdleTimeout for their first byte.
+func (cn *conn) readHead(first bool) (head []byte, next int) {
+	if !first {
+		// As net/http: wait up to IdleTimeout for 4 bytes of the next
+		// request, closing quietly without them, then skip the CR and LF
+		// that old clients send after a POST body. The deadline goes
+		// first, so that Shutdown's wake-up is never overwritten.
+		_ = cn.nc.SetReadDeadline(time.Now().Add(cn.s.idleTimeout))
+		if !cn.setIdle(true) {
+			return nil, headClose
+		}
+		peek, err := cn.br.Peek(4)
+		if !cn.setIdle(false) || err != nil {
+			return nil, headClose
+		}
+		n := 0
+		for n < len(peek) && (peek[n] == '\r' || peek[n] == '\n') {
+			n++
+		}
+		_, _ = cn.br.Discard(n)
+	}
+	_ = cn.nc.SetReadDeadline(time.Now().Add(cn.s.readHeaderTimeout))
+	for scanned := 0; ; {
+		buf, _ := cn.br.Peek(cn.br.Buffered())
+		if i := bytes.Index(buf[max(scanned-3, 0):], []byte("\r\n\r\n")); i >= 0 {
+			end := max(scanned-3, 0) + i + 4
+			if end > cn.s.headLimit {
+				break
+			}
+			_ = cn.nc.SetReadDeadline(time.Time{})
+			return buf[:end], headRead
+		}
+		scanned = len(buf)
+		if scanned >= cn.s.headLimit || scanned == cn.br.Size() {
+			break
+		}
+		if _, err := cn.br.Peek(scanned + 1); err != nil {
+			// A client that sent part of a head and stopped is cut off, as
+			// by net/http. One that closed its side after a partial head
+			// gets net/http's answer to what it sent (a 400 for a bad
+			// request line, say).
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || cn.s.closing.Load() || cn.br.Buffered() == 0 {
+				return nil, headClose
+			}
+			return nil, headHandOff
+		}
+	}
+	return nil, headHandOff
+}
+
+// serveRequest runs the handler for req, whose head is headLen bytes of
+// the read buffer, and writes the response. It reports whether the
+// connection can serve another request.
+func (cn *conn) serveRequest(req *http.Request, headLen int) (keep bool) {
+	_, _ = cn.br.Discard(headLen)
+	cn.s.fastRequests.Add(1)
+	ctx, cancel := context.WithCancel(cn.s.ctx)
+	req = req.WithContext(ctx)
+	req.RemoteAddr = cn.nc.RemoteAddr().String()
+	req.TLS = cn.tls
+	var body *bodyReader
+	if req.ContentLength > 0 {
+		body = &bodyReader{cn: cn, left: req.ContentLength}
+		req.Body = body
+	} else {
+		req.Body = http.NoBody
+	}
+	w := &response{cn: cn, req: req, body: body, header: make(http.Header, 8), declared: -1}
+	cn.begin(cancel, body == nil)
+	defer func() {
+		if v := recover(); v != nil {
+			keep = false
+			if v != http.ErrAbortHandler {
+				stack := make([]byte, 64<<10)
+				stack = stack[:runtime.Stack(stack, false)]
+				cn.s.log.Error("panic serving "+req.RemoteAddr, "panic", v, "stack", string(stack))
+			}
+			cn.end()
+		}
+	}()
+	cn.s.handler.ServeHTTP(w, req)
+	cn.end()
+	if w.finish() != nil || w.closeAfter || req.Close || cn.s.closing.Load() {
+		return false
+	}
+	if body != nil && body.left > 0 {
+		if body.left > maxDiscard || body.err != nil {
+			return false
+		}
+		if _, err := io.CopyN(io.Discard, cn.br, body.left); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// begin marks a request active and, when it has no body to read, arms
+// the watch timer.
+func (cn *conn) begin(cancel context.CancelFunc, bodyDone bool) {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	cn.gen++
+	cn.active, cn.cancel = true, cancel
+	if bodyDone {
+		cn.armWatchLocked()
+	}
+}
+
+// bodyDone arms the watch timer once the body is read: before, the
+// handler's own reads must not compete with a watcher's.
+func (cn *conn) bodyDone() {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.active {
+		cn.armWatchLocked()
+	}
+}
+
+// armWatchLocked (re)starts the connection's one watch timer for the
+// current request.
+func (cn *conn) armWatchLocked() {
+	cn.armedGen = cn.gen
+	if cn.timer == nil {
+		cn.timer = time.AfterFunc(watchDelay, cn.startWatch)
+		return
+	}
+	cn.timer.Reset(watchDelay)
+}
+
+// startWatch starts the watcher if the request it was armed for still
+// runs.
+func (cn *conn) startWatch() {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if !cn.active || cn.gen != cn.armedGen || cn.watching != nil {
+		return
+	}
+	done := make(chan struct{})
+	cn.watching, cn.aborting = done, false
+	cancel := cn.cancel
+	go func() {
+		defer close(done)
+		var b [1]byte
+		n, err := cn.nc.Read(b[:])
+		cn.mu.Lock()
+		defer cn.mu.Unlock()
+		if n == 1 {
+			// The client sent more (a pipelined request): keep it.
+			cn.src.stash, cn.src.stashed = b[0], true
+			return
+		}
+		if err != nil && !cn.aborting {
+			cancel() // the client went away: cancel the request
+		}
+	}()
+}
+
+// end stops the watch timer and any watcher, and cancels the request's
+// context.
+func (cn *conn) end() {
+	cn.mu.Lock()
+	cn.active = false
+	if cn.timer != nil {
+		cn.timer.Stop()
+	}
+	done := cn.watching
+	if done != nil {
+		cn.aborting = true
+		_ = cn.nc.SetReadDeadline(aLongTimeAgo)
+	}
+	cancel := cn.cancel
+	cn.cancel = nil
+	cn.mu.Unlock()
+	if done != nil {
+		<-done
+		cn.mu.Lock()
+		cn.watching = nil
+		cn.mu.Unlock()
+		_ = cn.nc.SetReadDeadline(time.Time{})
+	}
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// bodyReader reads a Content-Length body from the connection's buffer.
+type bodyReader struct {
+	cn   *conn
+	left int64
+	err  error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.left == 0 {
+		return 0, io.EOF
+	}
+	if b.err != nil {
+		return 0, b.err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.cn.br.Read(p)
+	b.left -= int64(n)
+	if b.left == 0 {
+		b.cn.bodyDone()
+		return n, io.EOF
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		b.err = err
+	}
+	return n, err
+}
+
+func (b *bodyReader) Close() error { return nil }
+
+// parse turns a head that takes the fast path into a request; false sends
+// it to net/http.
+func (s *Server) parse(head []byte) (*http.Request, bool) {
+	line, rest, _ := bytes.Cut(head, []byte("\r\n"))
+	target, ok := bytes.CutPrefix(line, []byte("POST "))
+	if !ok {
+		return nil, false
+	}
+	target, ok = bytes.CutSuffix(target, []byte(" HTTP/1.1"))
+	if !ok || !bytes.HasPrefix(target, []byte("/v1/")) || !visible(target) {
+		return nil, false
+	}
+	u, err := url.ParseRequestURI(string(target))
+	if err != nil {
+		return nil, false
+	}
+	req := &http.Request{
+		Method: http.MethodPost, URL: u, RequestURI: string(target),
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+	}
+	n := bytes.Count(rest, []byte("\r\n")) - 1 // the last one ends the head
+	req.Header = make(http.Header, n)
+	values := make([]string, n)
+	hosts, lengths := 0, 0
+	for i := 0; ; i++ {
+		var l []byte
+		l, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+		if len(l) == 0 {
+			break
+		}
+		name, value, ok := bytes.Cut(l, []byte(":"))
+		if !ok || !isToken(name) || !fieldValue(value) {
+			return nil, false
+		}
+		value = bytes.Trim(value, " \t")
+		key := canonicalKey(name)
+		switch key {
+		case "Host":
+			hosts++
+			if !validHost(value) {
+				return nil, false
+			}
+			req.Host = string(value)
+			continue // net/http keeps Host out of Header
+		case "Content-Length":
+			lengths++
+			cl, ok := contentLength(value)
+			if !ok {
+				return nil, false
+			}
+			req.ContentLength = cl
+		case "Connection":
+			c, ok := connectionClose(value)
+			if !ok {
+				return nil, false
+			}
+			req.Close = req.Close || c
+		case "Transfer-Encoding", "Expect", "Upgrade", "Pragma", "Trailer", "Te":
+			return nil, false
+		}
+		values[i] = string(value)
+		if prev, dup := req.Header[key]; dup {
+			req.Header[key] = append(prev, values[i])
+		} else {
+			req.Header[key] = values[i : i+1 : i+1]
+		}
+	}
+	if hosts != 1 || lengths > 1 {
+		return nil, false
+	}
+	return req, true
+}
+
+// visible reports whether b is all printable ASCII, no space.
+func visible(b []byte) bool {
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// isToken reports whether b is a non-empty RFC 9110 token (a field name).
+func isToken[T string | []byte](b T) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if !tokenByte(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func tokenByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		return true
+	}
+	return false
+}
+
+// fieldValue reports whether b holds no control character but tab (so no
+// CR, LF or NUL).
+func fieldValue(b []byte) bool {
+	for _, c := range b {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validHost accepts what net/http accepts in Host (httpguts.ValidHostHeader).
+func validHost(b []byte) bool {
+	for _, c := range b {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+			continue
+		}
+		switch c {
+		case '!', '$', '%', '&', '\'', '(', ')', '*', '+', ',', '-', '.', ':', ';', '=', '[', ']', '_', '~':
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// contentLength parses a Content-Length of 1 to 15 digits.
+func contentLength(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 15 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// connectionClose reads a Connection value of "close" and "keep-alive"
+// options; anything else (an upgrade, hop-by-hop header names) is left to
+// net/http.
+func connectionClose(b []byte) (close, ok bool) {
+	for opt := range bytes.SplitSeq(b, []byte(",")) {
+		opt = bytes.Trim(opt, " \t")
+		switch {
+		case len(opt) == 0, bytes.EqualFold(opt, []byte("keep-alive")):
+		case bytes.EqualFold(opt, []byte("close")):
+			close = true
+		default:
+			return false, false
+		}
+	}
+	return close, true
+}
+
+// canonicalKey returns the canonical form of a header name (a token).
+func canonicalKey(name []byte) string {
+	var b [64]byte
+	if len(name) > len(b) {
+		return http.CanonicalHeaderKey(string(name))
+	}
+	k := b[:len(name)]
+	upper := true
+	for i, c := range name {
+		switch {
+		case upper && 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		case !upper && 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		k[i] = c
+		upper = c == '-'
+	}
+	if s, ok := knownKey(k); ok {
+		return s
+	}
+	return string(k)
+}
+
+// knownKey returns the interned string of a common canonical name.
+func knownKey(k []byte) (string, bool) {
+	for _, s := range knownKeys {
+		if string(k) == s {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// knownKeys are the names REST clients commonly send; matching one costs
+// no allocation.
+var knownKeys = [...]string{
+	"Host", "Rune", "Content-Type", "Content-Length", "Accept", "Accept-Encoding",
+	"Accept-Language", "User-Agent", "Connection", "Origin", "Referer", "Authorization",
+	"Cookie", "X-Forwarded-For", "X-Forwarded-Proto", "X-Real-Ip", "Cache-Control",
+}
