@@ -43,6 +43,11 @@ type stats struct {
 	RSSBytes             int64 `json:"rss_bytes"`
 	RSSPeakBytes         int64 `json:"rss_peak_bytes"`
 	OpenFDs              int   `json:"open_fds"`
+	// RESTFastPathRequests counts requests served by the server's HTTP/1.1
+	// fast path; RESTConnectionsHandedOff the connections it gave to
+	// net/http (at a request of any other kind).
+	RESTFastPathRequests     uint64 `json:"rest_fast_path_requests"`
+	RESTConnectionsHandedOff uint64 `json:"rest_connections_handed_off"`
 }
 
 // statsMethod declares clnrest-stats: a snapshot of the process for
@@ -51,12 +56,15 @@ func (n *node) statsMethod() plugin.Method {
 	return plugin.Method{
 		Name:        "clnrest-stats",
 		Usage:       "",
-		Description: "Show clnrest's goroutines, requests in flight, Socket.IO clients, memory and open files",
+		Description: "Show clnrest's goroutines, requests in flight and served by the fast path, Socket.IO clients, memory and open files",
 		Handle: func(context.Context, json.RawMessage) (json.RawMessage, error) {
 			s := stats{Goroutines: runtime.NumGoroutine()}
 			n.mu.Lock()
-			counter, hub := n.counter, n.hub
+			counter, hub, srv := n.counter, n.hub, n.srv
 			n.mu.Unlock()
+			if srv != nil {
+				s.RESTFastPathRequests, s.RESTConnectionsHandedOff = srv.Counts()
+			}
 			if counter != nil {
 				s.RESTRequestsInFlight = counter.inFlight.Load()
 			}

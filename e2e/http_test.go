@@ -233,3 +233,38 @@ func TestServerTimeouts(t *testing.T) {
 		t.Errorf("slow-header client held for %v; want cut off by the header timeout", d)
 	}
 }
+
+// TestFastPath: the real binary serves REST calls on its HTTP/1.1 fast
+// path, over http and https, and a connection whose request is of
+// another kind (a GET) is handed to net/http and still answered.
+func TestFastPath(t *testing.T) {
+	for _, proto := range []string{"http", "https"} {
+		t.Run(proto, func(t *testing.T) {
+			e := start(t, map[string]any{"clnrest-protocol": proto})
+			before := e.stats()
+			for range 5 {
+				if res := e.post("/v1/getinfo", ""); res.status != http.StatusCreated {
+					t.Fatalf("POST /v1/getinfo: %d %s", res.status, res.body)
+				}
+			}
+			mid := e.stats()
+			if n := mid.FastPathRequests - before.FastPathRequests; n != 5 {
+				t.Errorf("fast path served %d of 5 REST calls", n)
+			}
+			// The GET goes on the same keep-alive connection: handed over.
+			if res := e.do(http.MethodGet, "/v1/list-methods", ""); res.status != http.StatusOK || !strings.Contains(res.body, "Command: getinfo") {
+				t.Fatalf("GET /v1/list-methods: %d %.100s", res.status, res.body)
+			}
+			if res := e.post("/v1/getinfo", ""); res.status != http.StatusCreated {
+				t.Fatalf("POST /v1/getinfo after the hand-over: %d %s", res.status, res.body)
+			}
+			after := e.stats()
+			if n := after.ConnectionsHandedOff - mid.ConnectionsHandedOff; n != 1 {
+				t.Errorf("%d connections handed to net/http; want 1", n)
+			}
+			if n := after.FastPathRequests - mid.FastPathRequests; n != 0 {
+				t.Errorf("fast path served %d requests on a handed-over connection; want 0", n)
+			}
+		})
+	}
+}

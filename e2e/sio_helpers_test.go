@@ -146,6 +146,8 @@ type clnrestStats struct {
 	RSSBytes             int64 `json:"rss_bytes"`
 	RSSPeakBytes         int64 `json:"rss_peak_bytes"`
 	OpenFDs              int   `json:"open_fds"`
+	FastPathRequests     int64 `json:"rest_fast_path_requests"`
+	ConnectionsHandedOff int64 `json:"rest_connections_handed_off"`
 }
 
 // stats calls clnrest-stats the way lightning-cli would.

@@ -185,6 +185,12 @@ func (s *Server) untrack(cn *conn) {
 	s.wg.Done()
 }
 
+// Counts reports how many requests the fast path served and how many
+// connections it handed to net/http, for clnrest-stats.
+func (s *Server) Counts() (fastRequests, handedOff uint64) {
+	return s.fastRequests.Load(), s.handedOff.Load()
+}
+
 // Shutdown stops accepting, lets requests in flight finish until ctx
 // ends, then closes every connection that is left. Idle keep-alive
 // connections are closed at once.
