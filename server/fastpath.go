@@ -284,6 +284,9 @@ func (cn *conn) serveRequest(req *http.Request, headLen int) (keep bool) {
 		if body.left > maxDiscard || body.err != nil {
 			return false
 		}
+		// Bounded in time too: a handler that refused the request early
+		// (no rune, say) never read the body, and its sender may be slow.
+		_ = cn.nc.SetReadDeadline(time.Now().Add(cn.s.readHeaderTimeout))
 		if _, err := io.CopyN(io.Discard, cn.br, body.left); err != nil {
 			return false
 		}

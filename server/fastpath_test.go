@@ -484,3 +484,30 @@ func TestFastPathTLS(t *testing.T) {
 		t.Errorf("r.TLS seen %d times, fast %d, handed off %d; want 2, 1, 1", sawTLS.Load(), s.fastRequests.Load(), s.handedOff.Load())
 	}
 }
+
+// TestFastPathSlowUnreadBody: the rest of a body the handler did not read
+// is drained within ReadHeaderTimeout; a sender that stalls is cut off.
+func TestFastPathSlowUnreadBody(t *testing.T) {
+	s := serveFast(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden) // refused before reading the body
+	}), Config{ReadHeaderTimeout: 300 * time.Millisecond})
+	c := dial(t, s)
+	io.WriteString(c, "POST /v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
+	br := bufio.NewReader(c)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	if res.StatusCode != http.StatusForbidden {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	start := time.Now()
+	c.SetReadDeadline(start.Add(5 * time.Second))
+	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Fatalf("connection with a stalled body: %v; want closed by the server", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("stalled body cut off after %v; want about 300ms", d)
+	}
+}
