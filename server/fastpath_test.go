@@ -81,25 +81,10 @@ func send(t testing.TB, addr string, raw []byte) exchange {
 	}
 }
 
-// serveFast starts a Server with h and returns it.
+// serveFast is serve with h as the handler.
 func serveFast(t testing.TB, h http.Handler, cfg Config) *Server {
 	cfg.Handler = h
-	if cfg.Addr == "" {
-		cfg.Addr = "127.0.0.1:0"
-	}
-	s, err := Listen(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-		<-done
-	})
-	return s
+	return serve(t, cfg)
 }
 
 // TestFastPathMatchesNetHTTP: for each request, the fast path serves it

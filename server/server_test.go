@@ -14,7 +14,7 @@ import (
 
 // serve starts a server for cfg (Addr and Handler filled in when empty)
 // and shuts it down when the test ends.
-func serve(t *testing.T, cfg Config) *Server {
+func serve(t testing.TB, cfg Config) *Server {
 	t.Helper()
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
@@ -39,7 +39,7 @@ func serve(t *testing.T, cfg Config) *Server {
 	return s
 }
 
-func dial(t *testing.T, s *Server) net.Conn {
+func dial(t testing.TB, s *Server) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", s.Addr().String())
 	if err != nil {
