@@ -152,11 +152,12 @@ func (cn *conn) handshake() bool {
 func (cn *conn) handOff() {
 	_ = cn.nc.SetReadDeadline(time.Time{})
 	hc := &handedConn{Conn: cn.nc, br: cn.br, src: cn.src, tls: cn.tls}
-	if !cn.s.handoff.hand(hc) {
-		cn.nc.Close()
-		return
-	}
+	// Counted before: net/http may answer before hand returns.
 	cn.s.handedOff.Add(1)
+	if !cn.s.handoff.hand(hc) {
+		cn.s.handedOff.Add(^uint64(0))
+		cn.nc.Close()
+	}
 }
 
 // close closes the connection, for Shutdown once its time is up.
