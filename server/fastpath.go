@@ -30,8 +30,11 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 const (
@@ -135,7 +138,7 @@ func (cn *conn) handshake() bool {
 		return true
 	}
 	tc := tls.Server(cn.nc, cn.s.tls)
-	_ = tc.SetDeadline(time.Now().Add(cn.s.readHeaderTimeout))
+	_ = tc.SetDeadline(time.Now().Add(cn.s.srv.ReadHeaderTimeout))
 	if err := tc.HandshakeContext(cn.s.ctx); err != nil {
 		cn.s.log.Debug("TLS handshake failed", "remote", cn.nc.RemoteAddr().String(), "err", err)
 		return false
@@ -202,7 +205,7 @@ func (cn *conn) readHead(first bool) (head []byte, next int) {
 		// request, closing quietly without them, then skip the CR and LF
 		// that old clients send after a POST body. The deadline goes
 		// first, so that Shutdown's wake-up is never overwritten.
-		_ = cn.nc.SetReadDeadline(time.Now().Add(cn.s.idleTimeout))
+		_ = cn.nc.SetReadDeadline(time.Now().Add(cn.s.srv.IdleTimeout))
 		if !cn.setIdle(true) {
 			return nil, headClose
 		}
@@ -216,7 +219,7 @@ func (cn *conn) readHead(first bool) (head []byte, next int) {
 		}
 		_, _ = cn.br.Discard(n)
 	}
-	_ = cn.nc.SetReadDeadline(time.Now().Add(cn.s.readHeaderTimeout))
+	_ = cn.nc.SetReadDeadline(time.Now().Add(cn.s.srv.ReadHeaderTimeout))
 	for scanned := 0; ; {
 		buf, _ := cn.br.Peek(cn.br.Buffered())
 		if i := bytes.Index(buf[max(scanned-3, 0):], []byte("\r\n\r\n")); i >= 0 {
@@ -287,7 +290,7 @@ func (cn *conn) serveRequest(req *http.Request, headLen int) (keep bool) {
 		}
 		// Bounded in time too: a handler that refused the request early
 		// (no rune, say) never read the body, and its sender may be slow.
-		_ = cn.nc.SetReadDeadline(time.Now().Add(cn.s.readHeaderTimeout))
+		_ = cn.nc.SetReadDeadline(time.Now().Add(cn.s.srv.ReadHeaderTimeout))
 		if _, err := io.CopyN(io.Discard, cn.br, body.left); err != nil {
 			return false
 		}
@@ -448,19 +451,24 @@ func (s *Server) parse(head []byte) (*http.Request, bool) {
 		if len(l) == 0 {
 			break
 		}
-		name, value, ok := bytes.Cut(l, []byte(":"))
-		if !ok || !isToken(name) || !fieldValue(value) {
+		// Names, values and Host are checked with net/http's own rules
+		// (httpguts), so that the two paths agree on what is valid.
+		name, raw, ok := bytes.Cut(l, []byte(":"))
+		if !ok || !httpguts.ValidHeaderFieldName(string(name)) {
 			return nil, false
 		}
-		value = bytes.Trim(value, " \t")
+		value := string(bytes.Trim(raw, " \t"))
+		if !httpguts.ValidHeaderFieldValue(value) {
+			return nil, false
+		}
 		key := canonicalKey(name)
 		switch key {
 		case "Host":
 			hosts++
-			if !validHost(value) {
+			if !httpguts.ValidHostHeader(value) {
 				return nil, false
 			}
-			req.Host = string(value)
+			req.Host = value
 			continue // net/http keeps Host out of Header
 		case "Content-Length":
 			lengths++
@@ -478,9 +486,9 @@ func (s *Server) parse(head []byte) (*http.Request, bool) {
 		case "Transfer-Encoding", "Expect", "Upgrade", "Pragma", "Trailer", "Te":
 			return nil, false
 		}
-		values[i] = string(value)
+		values[i] = value
 		if prev, dup := req.Header[key]; dup {
-			req.Header[key] = append(prev, values[i])
+			req.Header[key] = append(prev, value)
 		} else {
 			req.Header[key] = values[i : i+1 : i+1]
 		}
@@ -501,65 +509,13 @@ func visible(b []byte) bool {
 	return true
 }
 
-// isToken reports whether b is a non-empty RFC 9110 token (a field name).
-func isToken[T string | []byte](b T) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		if !tokenByte(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func tokenByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	switch c {
-	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-		return true
-	}
-	return false
-}
-
-// fieldValue reports whether b holds no control character but tab (so no
-// CR, LF or NUL).
-func fieldValue(b []byte) bool {
-	for _, c := range b {
-		if c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// validHost accepts what net/http accepts in Host (httpguts.ValidHostHeader).
-func validHost(b []byte) bool {
-	for _, c := range b {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-			continue
-		}
-		switch c {
-		case '!', '$', '%', '&', '\'', '(', ')', '*', '+', ',', '-', '.', ':', ';', '=', '[', ']', '_', '~':
-			continue
-		}
-		return false
-	}
-	return true
-}
-
 // contentLength parses a Content-Length of 1 to 15 digits.
-func contentLength(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 15 {
+func contentLength(v string) (int64, bool) {
+	if len(v) == 0 || len(v) > 15 {
 		return 0, false
 	}
 	var n int64
-	for _, c := range b {
+	for _, c := range []byte(v) {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
@@ -571,12 +527,12 @@ func contentLength(b []byte) (int64, bool) {
 // connectionClose reads a Connection value of "close" and "keep-alive"
 // options; anything else (an upgrade, hop-by-hop header names) is left to
 // net/http.
-func connectionClose(b []byte) (close, ok bool) {
-	for opt := range bytes.SplitSeq(b, []byte(",")) {
-		opt = bytes.Trim(opt, " \t")
+func connectionClose(v string) (close, ok bool) {
+	for opt := range strings.SplitSeq(v, ",") {
+		opt = strings.Trim(opt, " \t")
 		switch {
-		case len(opt) == 0, bytes.EqualFold(opt, []byte("keep-alive")):
-		case bytes.EqualFold(opt, []byte("close")):
+		case opt == "", strings.EqualFold(opt, "keep-alive"):
+		case strings.EqualFold(opt, "close"):
 			close = true
 		default:
 			return false, false

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // bufferBeforeChunking is how much body the fast path holds before it
@@ -240,7 +242,7 @@ func (w *response) writeHeaders(h http.Header) {
 	slices.Sort(keys)
 	bw := w.cn.bw
 	for _, k := range keys {
-		if k == "Transfer-Encoding" || !isToken(k) {
+		if k == "Transfer-Encoding" || !httpguts.ValidHeaderFieldName(k) {
 			continue
 		}
 		for _, v := range h[k] {

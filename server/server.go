@@ -52,9 +52,7 @@ type Server struct {
 	handler http.Handler
 	log     *slog.Logger
 
-	readHeaderTimeout time.Duration
-	idleTimeout       time.Duration
-	headLimit         int // largest request head the fast path reads
+	headLimit int // largest request head the fast path reads
 
 	srv     *http.Server     // serves handed-off connections
 	handoff *handoffListener // how they reach srv
@@ -100,7 +98,6 @@ func Listen(cfg Config) (*Server, error) {
 	if s.srv.MaxHeaderBytes == 0 {
 		s.srv.MaxHeaderBytes = 64 << 10
 	}
-	s.readHeaderTimeout, s.idleTimeout = s.srv.ReadHeaderTimeout, s.srv.IdleTimeout
 	s.headLimit = min(fastReadBufferSize, s.srv.MaxHeaderBytes)
 	return s, nil
 }
