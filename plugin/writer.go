@@ -69,11 +69,9 @@ func newWriter(w io.Writer) *writer { return &writer{w: w, delay: logDelay} }
 func (w *writer) send(v any) error {
 	w.writeMu.Lock()
 	defer w.writeMu.Unlock()
-	if err := w.loadErr(); err != nil {
+	if err := w.startWrite(); err != nil {
 		return err
 	}
-	w.buf.Reset()
-	w.takePending()
 	enc := json.NewEncoder(&w.buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
@@ -114,11 +112,9 @@ func (w *writer) log(level, message string) error {
 func (w *writer) flush() error {
 	w.writeMu.Lock()
 	defer w.writeMu.Unlock()
-	if err := w.loadErr(); err != nil {
+	if err := w.startWrite(); err != nil {
 		return err
 	}
-	w.buf.Reset()
-	w.takePending()
 	if w.buf.Len() == 0 {
 		return nil
 	}
@@ -138,6 +134,17 @@ func (w *writer) close() error {
 	}
 	w.mu.Unlock()
 	return w.flush()
+}
+
+// startWrite begins a write: w.buf is emptied and filled with the log
+// lines waiting, unless stdout already failed. The caller holds writeMu.
+func (w *writer) startWrite() error {
+	if err := w.loadErr(); err != nil {
+		return err
+	}
+	w.buf.Reset()
+	w.takePending()
+	return nil
 }
 
 // takePending moves the waiting log lines, encoded, into w.buf. The caller
