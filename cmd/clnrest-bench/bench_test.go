@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/clnrest/clnrest/internal/lightningdtest"
+	"github.com/clnrest/clnrest/lnrpc"
 )
 
 func TestPercentile(t *testing.T) {
@@ -209,6 +211,71 @@ func TestUpstreamPattern(t *testing.T) {
 			err := upstreamPattern(rpc.SocketPath(), tt.rune)(context.Background())
 			if (err != nil) != tt.wantErr {
 				t.Errorf("got %v; want error: %t", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestBareRelay serves keep-alive requests through the relay against the
+// simulator: a stored rune gets getinfo's result with a 201, one checkrune
+// refuses gets a 500, and the connection stays usable throughout.
+func TestBareRelay(t *testing.T) {
+	rpc, err := lightningdtest.NewRPCServer(lightningdtest.RPCConfig{SocketPath: filepath.Join(t.TempDir(), "rpc")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rpc.Close() })
+	registerBenchCommands(rpc)
+	good, err := rpc.CreateRune()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	client := lnrpc.New(rpc.SocketPath(), lnrpc.Config{})
+	t.Cleanup(func() { client.Close() })
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go relayConn(nc, client)
+		}
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	br := bufio.NewReader(nc)
+	tests := []struct {
+		name, rune, body string
+		wantStatus       int
+		wantBody         string
+	}{
+		{"stored rune", good, "", http.StatusCreated, `"id":"`},
+		{"with a body", good, `{"x":1}`, http.StatusCreated, `"id":"`},
+		{"not a rune", "bm90IGEgcnVuZQ==", "", http.StatusInternalServerError, "rune: should be base64"},
+		{"stored rune again", good, "", http.StatusCreated, `"id":"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fmt.Fprintf(nc, "POST /v1/getinfo HTTP/1.1\r\nHost: x\r\nrune: %s\r\nContent-Length: %d\r\n\r\n%s", tt.rune, len(tt.body), tt.body)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.wantStatus || !strings.Contains(string(body), tt.wantBody) {
+				t.Errorf("got %d %s; want %d with %q", resp.StatusCode, body, tt.wantStatus, tt.wantBody)
 			}
 		})
 	}

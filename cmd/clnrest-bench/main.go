@@ -78,9 +78,13 @@ func run() error {
 	env := flag.String("clnrest-env", "", "with the simulator: extra environment for clnrest, e.g. GOMAXPROCS=1 (space-separated)")
 	simProcs := flag.Int("sim-procs", 0, "GOMAXPROCS of the simulator process (0: Go's default)")
 	serve := flag.String("serve-sim", "", "internal: be the simulated lightningd in this lightning dir")
+	relay := flag.String("serve-relay", "", "internal: be the bare relay in front of this lightning-rpc socket")
 	timeout := flag.Duration("timeout", 9*time.Minute, "give up (and exit 1) after this long")
 	quick := flag.Bool("quick", false, "one-second rows, for trying the tool out")
 	flag.Parse()
+	if *relay != "" {
+		return serveRelay(*relay)
+	}
 	if *serve != "" {
 		return serveSim(*serve, set.bin, *env, *simProcs)
 	}

@@ -51,6 +51,9 @@ func (b *bench) ratioTarget(w io.Writer) {
 			fmt.Fprintf(w, "- REST/direct at concurrency 64 over http ≥ 0.6, %s: %.2f: %s\n", client, r, verdict(r >= 0.6))
 		}
 	}
+	if relay, ok := b.results[rowKey(relayRow, "http", 64)]; ok {
+		fmt.Fprintf(w, "  (for reference, the %s: %.2f)\n", relayRow, relay.Rate()/direct.Rate())
+	}
 }
 
 // latencyTarget: p50 at concurrency 1 over http at most 100 µs above the
@@ -66,6 +69,9 @@ func (b *bench) latencyTarget(w io.Writer) {
 			fmt.Fprintf(w, "- added p50 latency at concurrency 1 over http ≤ 100 µs, %s: %s (%s − %s): %s\n", client,
 				durCell(added), durCell(rest.Percentile(50)), durCell(direct.Percentile(50)), verdict(added <= 100*time.Microsecond))
 		}
+	}
+	if relay, ok := b.results[rowKey(relayRow, "http", 1)]; ok {
+		fmt.Fprintf(w, "  (for reference, the %s: %s)\n", relayRow, durCell(relay.Percentile(50)-direct.Percentile(50)))
 	}
 }
 

@@ -156,20 +156,33 @@ func (b *bench) throughput() error {
 		if err != nil {
 			return err
 		}
+		var relay *restServer
+		if proto == "http" {
+			if relay, err = startRelay(b.node.Socket()); err != nil {
+				srv.Stop()
+				return err
+			}
+			b.logf("bare relay on %s, pid %d", relay.Base, relay.PID)
+		}
 		for _, c := range b.set.concurrency {
-			b.runRows(c, b.rowSpecs(srv, proto, c))
+			b.runRows(c, b.rowSpecs(srv, relay, proto, c))
+		}
+		if relay != nil {
+			if err := relay.Stop(); err != nil {
+				b.logf("stopping the bare relay: %v", err)
+			}
 		}
 		if err := srv.Stop(); err != nil {
 			return fmt.Errorf("stopping clnrest: %w", err)
 		}
 	}
 	// Group the rows by concurrency, in a fixed order within each.
-	order := map[string]int{directPairRow: 0, upstreamRow: 1, restNetHTTP: 2, restRawClient: 3}
+	order := map[string]int{directPairRow: 0, upstreamRow: 1, relayRow: 2, restNetHTTP: 3, restRawClient: 4}
 	slices.SortStableFunc(b.table.rows[start:], func(x, y row) int {
 		if x.Conc != y.Conc {
 			return x.Conc - y.Conc
 		}
-		if x.Proto != y.Proto && order[x.Test] >= 2 && order[y.Test] >= 2 {
+		if x.Proto != y.Proto && order[x.Test] >= 3 && order[y.Test] >= 3 {
 			return strings.Compare(x.Proto, y.Proto)
 		}
 		return order[x.Test] - order[y.Test]
@@ -178,9 +191,10 @@ func (b *bench) throughput() error {
 }
 
 // rowSpecs are the rows measured together at one concurrency: the direct
-// pair first (the ratios' denominator), upstream's pattern (with http
-// only), then REST with net/http's client and with the raw client.
-func (b *bench) rowSpecs(srv *restServer, proto string, conc int) []*rowSpec {
+// pair first (the ratios' denominator), upstream's pattern and the bare
+// relay (with http only), then REST with net/http's client and with the
+// raw client.
+func (b *bench) rowSpecs(srv, relay *restServer, proto string, conc int) []*rowSpec {
 	rune := b.node.Rune()
 	pair := lnrpc.New(b.node.Socket(), lnrpc.Config{})
 	// With https the direct pair is measured again for the ratios, and
@@ -194,19 +208,27 @@ func (b *bench) rowSpecs(srv *restServer, proto string, conc int) []*rowSpec {
 	if proto == "http" {
 		specs = append(specs, spec(upstreamRow, "unix", 0, conc, func(int) request { return upstreamPattern(b.node.Socket(), rune) }, nil))
 	}
+	if relay != nil {
+		specs = append(specs, rawRow(relayRow, relay, rune, conc))
+	}
 	tr := srv.Transport(conc)
 	client := &http.Client{Transport: tr, Timeout: time.Minute}
 	specs = append(specs, spec(restNetHTTP, proto, srv.PID, conc, func(int) request { return restGetinfo(client, srv.Base, rune) }, tr.CloseIdleConnections))
+	return append(specs, rawRow(restRawClient, srv, rune, conc))
+}
+
+// rawRow is a row of raw clients, each on a keep-alive connection of its
+// own to srv.
+func rawRow(test string, srv *restServer, rune string, conc int) *rowSpec {
 	raws := make([]*rawRequester, conc)
-	specs = append(specs, spec(restRawClient, proto, srv.PID, conc, func(i int) request {
+	return spec(test, srv.Base[:strings.Index(srv.Base, "://")], srv.PID, conc, func(i int) request {
 		raws[i] = &rawRequester{srv: srv, rune: rune}
 		return raws[i].do
 	}, func() {
 		for _, r := range raws {
 			r.close()
 		}
-	}))
-	return specs
+	})
 }
 
 // combine merges the segments of a row: requests, errors, latencies and
