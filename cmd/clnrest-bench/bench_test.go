@@ -237,15 +237,7 @@ func TestBareRelay(t *testing.T) {
 	t.Cleanup(func() { ln.Close() })
 	client := lnrpc.New(rpc.SocketPath(), lnrpc.Config{})
 	t.Cleanup(func() { client.Close() })
-	go func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go relayConn(nc, client)
-		}
-	}()
+	go relay(ln, client)
 	nc, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)

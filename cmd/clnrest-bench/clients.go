@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/clnrest/clnrest/lnrpc"
@@ -140,7 +139,7 @@ type rawRequester struct {
 
 func (r *rawRequester) do(context.Context) error {
 	if r.c == nil {
-		c, err := dialRaw(r.srv.Base[strings.Index(r.srv.Base, "://")+3:], r.srv.TLS, "/v1/getinfo", r.rune)
+		c, err := dialRaw(r.srv.Addr(), r.srv.TLS, "/v1/getinfo", r.rune)
 		if err != nil {
 			return err
 		}

@@ -39,11 +39,16 @@ type node interface {
 // restServer is one running clnrest.
 type restServer struct {
 	Base string // e.g. http://127.0.0.1:40123
-	Port int
 	PID  int
 	TLS  *tls.Config // nil for http
 	stop func(ctx context.Context) error
 }
+
+// Proto is "http" or "https", from Base.
+func (s *restServer) Proto() string { proto, _, _ := strings.Cut(s.Base, "://"); return proto }
+
+// Addr is the host:port of Base.
+func (s *restServer) Addr() string { _, addr, _ := strings.Cut(s.Base, "://"); return addr }
 
 // Stop stops clnrest as lightningd would.
 func (s *restServer) Stop() error {
@@ -186,7 +191,7 @@ func (n *realNode) StartREST(ctx context.Context, protocol string, port int) (*r
 		_, err := n.rpc.Call(ctx, "plugin", json.RawMessage(`{"subcommand":"stop","plugin":"`+name+`"}`))
 		return err
 	}
-	srv := &restServer{Base: protocol + "://127.0.0.1:" + strconv.Itoa(port), Port: port, stop: stop}
+	srv := &restServer{Base: protocol + "://127.0.0.1:" + strconv.Itoa(port), stop: stop}
 	var err error
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if srv.PID, err = pidListening(port); err == nil {

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"time"
 
@@ -47,6 +46,11 @@ func serveRelay(socket string) error {
 		ln.Close()
 	}()
 	fmt.Println("ready " + ln.Addr().String())
+	return relay(ln, rpc)
+}
+
+// relay serves the connections ln accepts until ln is closed.
+func relay(ln net.Listener, rpc *lnrpc.Client) error {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -136,45 +140,10 @@ func relayCall(rpc *lnrpc.Client, rune string, body *bytes.Buffer) error {
 
 // startRelay starts the bare relay in front of the lightning-rpc socket.
 func startRelay(socket string) (*restServer, error) {
-	self, err := os.Executable()
+	proc, addr, err := startChild("bare relay", "-serve-relay", socket)
 	if err != nil {
-		return nil, fmt.Errorf("starting the relay: %w", err)
+		return nil, err
 	}
-	cmd := exec.Command(self, "-serve-relay", socket)
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, fmt.Errorf("starting the relay: %w", err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, fmt.Errorf("starting the relay: %w", err)
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting the relay: %w", err)
-	}
-	stop := func(context.Context) error {
-		in.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			return <-done
-		}
-	}
-	var word, addr string
-	if _, err := fmt.Fscan(out, &word, &addr); err != nil || word != "ready" {
-		stop(context.Background())
-		return nil, fmt.Errorf("the relay did not start (%q %q): %v", word, addr, err)
-	}
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		stop(context.Background())
-		return nil, fmt.Errorf("the relay's address %q: %w", addr, err)
-	}
-	p, _ := strconv.Atoi(port)
-	return &restServer{Base: "http://" + addr, Port: p, PID: cmd.Process.Pid, stop: stop}, nil
+	stop := func(context.Context) error { return proc.stop(10 * time.Second) }
+	return &restServer{Base: "http://" + addr, PID: proc.pid(), stop: stop}, nil
 }

@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -33,66 +31,30 @@ import (
 type simNode struct {
 	bin  string
 	dir  string
-	cmd  *exec.Cmd
-	in   io.WriteCloser
-	out  *bufio.Reader
+	proc *child
 	rune string
 }
 
 // startSim starts the simulator process in a fresh lightning dir.
 func startSim(bin, env string, procs int) (*simNode, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("finding the benchmark's executable: %w", err)
-	}
 	dir, err := os.MkdirTemp("", "ldb")
 	if err != nil {
 		return nil, fmt.Errorf("making a lightning dir: %w", err)
 	}
-	s := &simNode{bin: bin, dir: dir}
-	s.cmd = exec.Command(self, "-serve-sim", dir, "-bin", bin, "-clnrest-env", env, "-sim-procs", strconv.Itoa(procs))
-	s.cmd.Stderr = os.Stderr
-	if s.in, err = s.cmd.StdinPipe(); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	stdout, err := s.cmd.StdoutPipe()
+	proc, rune, err := startChild("simulator", "-serve-sim", dir, "-bin", bin, "-clnrest-env", env, "-sim-procs", strconv.Itoa(procs))
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	s.out = bufio.NewReader(stdout)
-	if err := s.cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("starting the simulator: %w", err)
-	}
-	line, err := s.reply()
-	if err == nil && !strings.HasPrefix(line, "ready ") {
-		err = fmt.Errorf("simulator said %q", line)
-	}
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.rune = strings.TrimPrefix(line, "ready ")
-	return s, nil
-}
-
-// reply reads the simulator's next line.
-func (s *simNode) reply() (string, error) {
-	line, err := s.out.ReadString('\n')
-	if err != nil {
-		return "", fmt.Errorf("reading from the simulator: %w", err)
-	}
-	return strings.TrimSpace(line), nil
+	return &simNode{bin: bin, dir: dir, proc: proc, rune: rune}, nil
 }
 
 // do sends one command and waits for "ok".
 func (s *simNode) do(cmd string) error {
-	if _, err := fmt.Fprintln(s.in, cmd); err != nil {
+	if _, err := fmt.Fprintln(s.proc.in, cmd); err != nil {
 		return fmt.Errorf("talking to the simulator: %w", err)
 	}
-	line, err := s.reply()
+	line, err := s.proc.line()
 	if err != nil {
 		return err
 	}
@@ -107,7 +69,7 @@ func (s *simNode) Name() string {
 }
 func (s *simNode) Socket() string  { return filepath.Join(s.dir, "regtest", "lightning-rpc") }
 func (s *simNode) Rune() string    { return s.rune }
-func (s *simNode) PID() int        { return s.cmd.Process.Pid }
+func (s *simNode) PID() int        { return s.proc.pid() }
 func (s *simNode) Simulated() bool { return true }
 
 func (s *simNode) StartREST(ctx context.Context, protocol string, port int) (*restServer, error) {
@@ -124,7 +86,7 @@ func (s *simNode) StartREST(ctx context.Context, protocol string, port int) (*re
 		_ = stop(ctx)
 		return nil, err
 	}
-	srv := &restServer{Base: protocol + "://127.0.0.1:" + strconv.Itoa(port), Port: port, PID: pid, stop: stop}
+	srv := &restServer{Base: protocol + "://127.0.0.1:" + strconv.Itoa(port), PID: pid, stop: stop}
 	if protocol == "https" {
 		if srv.TLS, err = loadCA(certs); err != nil {
 			_ = stop(ctx)
@@ -136,16 +98,7 @@ func (s *simNode) StartREST(ctx context.Context, protocol string, port int) (*re
 
 // Close ends the simulator process and removes its directory.
 func (s *simNode) Close() error {
-	_ = s.in.Close()
-	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(45 * time.Second):
-		_ = s.cmd.Process.Kill()
-		err = errors.Join(errors.New("the simulator did not stop; killed"), <-done)
-	}
+	err := s.proc.stop(45 * time.Second)
 	os.RemoveAll(s.dir)
 	return err
 }

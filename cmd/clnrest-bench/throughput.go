@@ -68,7 +68,7 @@ func (b *bench) recordIdle(srv *restServer) {
 		return
 	}
 	b.idleRSS = m.RSS
-	b.table.add(row{Test: "idle clnrest", Proto: srv.Base[:strings.Index(srv.Base, "://")],
+	b.table.add(row{Test: "idle clnrest", Proto: srv.Proto(),
 		Notes: fmt.Sprintf("RSS %s (VmHWM %s) one second after start-up, before any request", mb(m.RSS), mb(m.HWM))})
 }
 
@@ -221,7 +221,7 @@ func (b *bench) rowSpecs(srv, relay *restServer, proto string, conc int) []*rowS
 // own to srv.
 func rawRow(test string, srv *restServer, rune string, conc int) *rowSpec {
 	raws := make([]*rawRequester, conc)
-	return spec(test, srv.Base[:strings.Index(srv.Base, "://")], srv.PID, conc, func(i int) request {
+	return spec(test, srv.Proto(), srv.PID, conc, func(i int) request {
 		raws[i] = &rawRequester{srv: srv, rune: rune}
 		return raws[i].do
 	}, func() {
