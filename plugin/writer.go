@@ -17,8 +17,9 @@ const (
 	// one write and one message instead of one each. Each batch costs a
 	// timer wake-up and a write here and a wake-up, read and parse in
 	// lightningd, whatever its size, so batches are made long: at 2 ms
-	// the access lines of one client's requests (a few hundred a second)
-	// still went out a handful at a time, and the batches cost both
+	// the access lines of one client's requests (thousands a second
+	// against a fast node) still went out a handful at a time, and the
+	// batches cost both
 	// processes several µs of CPU per request (clnrest-bench). A line
 	// reaching lightningd's log 100 ms late is no loss to its reader.
 	logDelay = 100 * time.Millisecond
