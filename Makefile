@@ -31,7 +31,8 @@ test: build
 FUZZTIME    ?= 10s
 FUZZ_TARGETS = codec:FuzzDecodeJSON codec:FuzzDecodeYAML codec:FuzzDecodeXML codec:FuzzDecodeForm \
                codec:FuzzTokenReader lnrpc:FuzzValueScanner plugin:FuzzRun runeauth:FuzzUniqueID runeauth:FuzzWriteString \
-               rest:FuzzPaths server:FuzzFastPathMatchesNetHTTP
+               rest:FuzzPaths server:FuzzFastPathMatchesNetHTTP \
+               internal/lightningdtest:FuzzPlainLogNotification
 
 # Go 1.26 can fail a target with "context deadline exceeded" just as
 # -fuzztime ends, with no failing input (a race in its fuzzing coordinator,

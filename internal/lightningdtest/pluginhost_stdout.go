@@ -72,18 +72,32 @@ func parsePluginLevel(s string) (pluginLevel, bool) {
 // lightningd/log.c), after replacing every byte outside printable ASCII
 // with '?' as logv() does, and copies it to cfg.Log.
 func (p *Plugin) logLine(prefix string, level pluginLevel, msg string) {
-	clean := []byte(msg)
-	for i, b := range clean {
-		if b < ' ' || b >= 0x7f {
-			clean[i] = '?'
+	p.logLines(prefix, level, []string{msg})
+}
+
+// logLines is logLine for several lines logged at once (the lines of one
+// log notification): one time stamp, one lock and one wake-up of
+// WaitForLog for all of them, since a busy plugin's batches hold
+// thousands.
+func (p *Plugin) logLines(prefix string, level pluginLevel, msgs []string) {
+	head := time.Now().UTC().Format("2006-01-02T15:04:05.000Z") + " " + level.prefix() + " " + prefix + ": "
+	lines := make([]string, len(msgs))
+	size := 0
+	for i, msg := range msgs {
+		b := make([]byte, 0, len(head)+len(msg))
+		b = append(append(b, head...), msg...)
+		for j := len(head); j < len(b); j++ {
+			if b[j] < ' ' || b[j] >= 0x7f {
+				b[j] = '?'
+			}
 		}
+		lines[i] = string(b)
+		size += len(b) + 1
 	}
-	stamp := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
-	line := stamp + " " + level.prefix() + " " + prefix + ": " + string(clean)
 	p.outMu.Lock()
 	defer p.outMu.Unlock()
 	p.mu.Lock()
-	p.logs = append(p.logs, line)
+	p.logs = append(p.logs, lines...)
 	if keep := p.cfg.KeepLogs; keep > 0 && len(p.logs) >= 2*keep {
 		n := len(p.logs) - keep
 		p.logs = append([]string(nil), p.logs[n:]...)
@@ -93,7 +107,11 @@ func (p *Plugin) logLine(prefix string, level pluginLevel, msg string) {
 	p.logChanged = make(chan struct{})
 	p.mu.Unlock()
 	if p.cfg.Log != nil {
-		p.cfg.Log.Write([]byte(line + "\n"))
+		out := make([]byte, 0, size)
+		for _, l := range lines {
+			out = append(append(out, l...), '\n')
+		}
+		p.cfg.Log.Write(out)
 	}
 }
 
@@ -173,8 +191,20 @@ func (p *Plugin) violate(reason string) {
 }
 
 // dispatch handles one JSON value from stdout: a message with an "id" is
-// a response, one without is a notification.
+// a response, one without is a notification. A log notification of the
+// shape clnrest writes is read without decoding it whole.
 func (p *Plugin) dispatch(raw json.RawMessage) {
+	if level, msg, ok := plainLogNotification(raw); ok {
+		if reason := p.logMessage(level, true, msg); reason != "" {
+			p.violate(reason)
+		}
+		return
+	}
+	p.dispatchMessage(raw)
+}
+
+// dispatchMessage is dispatch for any message: decoded into its members.
+func (p *Plugin) dispatchMessage(raw json.RawMessage) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil || fields["jsonrpc"] == nil {
 		p.violate(fmt.Sprintf("JSON-RPC message does not contain \"jsonrpc\" field: '%s'", raw))
@@ -231,22 +261,70 @@ func (p *Plugin) handleNotification(raw json.RawMessage, fields map[string]json.
 	return ""
 }
 
+// plainLogNotification recognises a log notification written exactly as
+// clnrest writes its own, {"jsonrpc":"2.0","method":"log","params":
+// {"level":"<letters>","message":"<string>"}} without whitespace, and
+// returns its level and message tokens without decoding the message twice
+// into maps, which was most of what the simulator spent on a busy
+// plugin's log. raw is a
+// whole, valid JSON value (the stdout decoder's); anything else is ok ==
+// false and takes the general path, which decides the same for this shape.
+func plainLogNotification(raw []byte) (level, message []byte, ok bool) {
+	const head = `{"jsonrpc":"2.0","method":"log","params":{"level":"`
+	after, ok := bytes.CutPrefix(raw, []byte(head))
+	if !ok {
+		return nil, nil, false
+	}
+	n := 0
+	for n < len(after) && ('a' <= after[n] && after[n] <= 'z' || 'A' <= after[n] && after[n] <= 'Z') {
+		n++
+	}
+	level = raw[len(head)-1 : len(head)+n+1] // the token, with its quotes
+	msg, ok := bytes.CutPrefix(after[n:], []byte(`","message":`))
+	if !ok || len(msg) < 4 || msg[0] != '"' || string(msg[len(msg)-3:]) != `"}}` {
+		return nil, nil, false
+	}
+	// The message string must end right before the closing braces: no
+	// unescaped quote inside it (a backslash always escapes the next byte).
+	msg = msg[:len(msg)-2]
+	i := 1
+	for ; i < len(msg)-1; i++ {
+		switch msg[i] {
+		case '\\':
+			i++
+		case '"':
+			return nil, nil, false
+		}
+	}
+	if i != len(msg)-1 {
+		return nil, nil, false // the last quote was escaped
+	}
+	return level, msg, true
+}
+
 // pluginLog is plugin_log_handle(): a "log" notification becomes log lines
 // under "plugin-<name>". A message with escapes is unescaped and split at
 // newlines into several lines; one without is logged as it is.
 func (p *Plugin) pluginLog(params json.RawMessage) string {
 	var obj map[string]json.RawMessage
 	json.Unmarshal(params, &obj)
-	msg := bytes.TrimSpace(obj["message"])
+	level, hasLevel := obj["level"]
+	return p.logMessage(level, hasLevel, obj["message"])
+}
+
+// logMessage is the rest of plugin_log_handle(), given the tokens of
+// "level" (when present) and "message".
+func (p *Plugin) logMessage(rawLevel []byte, hasLevel bool, rawMessage []byte) string {
+	msg := bytes.TrimSpace(rawMessage)
 	if len(msg) < 2 || msg[0] != '"' {
 		return "Log notification from plugin doesn't have a string \"message\" field"
 	}
 	level := pluginLevelInfo
-	if raw, ok := obj["level"]; ok {
+	if hasLevel {
 		var valid bool
-		if level, valid = parsePluginLevel(pluginTokenText(raw)); !valid {
+		if level, valid = parsePluginLevel(pluginTokenText(rawLevel)); !valid {
 			return fmt.Sprintf("Unknown log-level %s, valid values are \"trace\", "+
-				"\"debug\", \"info\", \"warn\", or \"error\".", bytes.TrimSpace(raw))
+				"\"debug\", \"info\", \"warn\", or \"error\".", bytes.TrimSpace(rawLevel))
 		}
 	}
 	content := string(msg[1 : len(msg)-1])
@@ -254,9 +332,7 @@ func (p *Plugin) pluginLog(params json.RawMessage) string {
 		// ccan's unescape, as lightningd: no \u; a message it cannot
 		// unescape is logged as it came.
 		if text, ok := UnescapeJSON(content); ok {
-			for _, line := range strings.Split(text, "\n") {
-				p.logLine(p.logPrefix, level, line)
-			}
+			p.logLines(p.logPrefix, level, strings.Split(text, "\n"))
 			return ""
 		}
 	}
