@@ -403,6 +403,14 @@ func TestContextCancel(t *testing.T) {
 			_, err := c.Call(ctx, "hang", nil)
 			return err
 		}, context.DeadlineExceeded, true},
+		{"cancelled before the watch is armed", 0, func(ctx context.Context, c *Client) error {
+			// The watch starts after watchDelay: a context that ends first
+			// still interrupts the call then.
+			ctx, cancel := context.WithCancel(ctx)
+			time.AfterFunc(watchDelay/10, cancel)
+			_, err := c.Call(ctx, "hang", nil)
+			return err
+		}, context.Canceled, true},
 		{"already cancelled", 0, func(ctx context.Context, c *Client) error {
 			ctx, cancel := context.WithCancel(ctx)
 			cancel()

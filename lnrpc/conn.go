@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -19,19 +20,29 @@ const (
 	// maxTokenLen bounds the keys and ids read from lightningd, which are
 	// buffered, so that a broken peer cannot make us hold unbounded memory.
 	maxTokenLen = 4 << 10
+	// watchDelay is how long a call runs before its context is watched
+	// (see watch).
+	watchDelay = 10 * time.Millisecond
 )
 
 // conn is one connection to lightningd, checked out by at most one call at a
 // time. Its buffers and response state are reused across calls, which is what
 // keeps a Call to one allocation.
 type conn struct {
-	nc        net.Conn
-	br        *bufio.Reader
-	bw        *bufio.Writer
-	resp      response    // state of the response being read
-	stop      func() bool // stops the context watch of the current call; nil when none
-	reused    bool        // taken from the idle set rather than freshly dialled
-	idleSince time.Time   // when it was returned to the idle set
+	nc   net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	resp response // state of the response being read
+
+	// The context watch of the current call (see watch).
+	mu        sync.Mutex      // protects the fields below, shared with the timer
+	ctx       context.Context // the watched call's context; nil when none
+	gen       uint64          // counts calls, so that a late timer arms nothing
+	armedGen  uint64          // the call the timer was reset for
+	timer     *time.Timer     // arms the watch after watchDelay; nil before the first watched call
+	stop      func() bool     // stops the armed watch; nil when none is armed
+	reused    bool            // taken from the idle set rather than freshly dialled
+	idleSince time.Time       // when it was returned to the idle set
 }
 
 func newConn(nc net.Conn) *conn {
@@ -42,16 +53,41 @@ func newConn(nc net.Conn) *conn {
 	}
 }
 
-// watch makes a cancellation of ctx interrupt any blocked read or write on the
-// connection by moving its deadline into the past. A context that can never
-// be cancelled costs nothing.
+// watch makes a cancellation of ctx interrupt any blocked read or write on
+// the connection by moving its deadline into the past, once the call has run
+// for watchDelay. Most calls end well before that, and a context.AfterFunc
+// per call (an allocation of a context, two closures and an entry in the
+// parent's children map, then its removal) was most of a call's own cost;
+// the connection's one timer is only reset. A cancellation therefore takes
+// effect at most watchDelay late, which no caller can tell from lightningd
+// being a little slow: a cancelled context is still refused before the
+// request is sent, and a call waiting for a free connection stops at once.
+// A context that can never be cancelled costs nothing.
 func (cn *conn) watch(ctx context.Context) {
-	cn.stop = nil
 	if ctx.Done() == nil {
 		return
 	}
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	cn.gen++
+	cn.ctx, cn.armedGen = ctx, cn.gen
+	if cn.timer == nil {
+		cn.timer = time.AfterFunc(watchDelay, cn.arm)
+		return
+	}
+	cn.timer.Reset(watchDelay)
+}
+
+// arm starts the context watch of the call the timer was reset for, if that
+// call is still running.
+func (cn *conn) arm() {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.ctx == nil || cn.gen != cn.armedGen || cn.stop != nil {
+		return
+	}
 	nc := cn.nc
-	cn.stop = context.AfterFunc(ctx, func() {
+	cn.stop = context.AfterFunc(cn.ctx, func() {
 		_ = nc.SetDeadline(time.Unix(1, 0))
 	})
 }
@@ -60,12 +96,20 @@ func (cn *conn) watch(ctx context.Context) {
 // fired, in which case the deadline may be set and the connection must be
 // discarded.
 func (cn *conn) unwatch() bool {
-	if cn.stop == nil {
+	cn.mu.Lock()
+	if cn.ctx == nil {
+		cn.mu.Unlock()
 		return true
 	}
-	ok := cn.stop()
-	cn.stop = nil
-	return ok
+	cn.gen++
+	stop := cn.stop
+	cn.ctx, cn.stop = nil, nil
+	cn.mu.Unlock()
+	cn.timer.Stop()
+	if stop == nil {
+		return true
+	}
+	return stop()
 }
 
 // writeRequest sends one JSON-RPC 2.0 request and records its id in cn.resp

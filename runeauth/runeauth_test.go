@@ -163,6 +163,9 @@ func TestUniqueID(t *testing.T) {
 		{"not base64", "!!!", "", false},
 		{"too short", "AAAA", "", false},
 		{"alternatives are not an id", mustRune("=1|method=x"), "", false},
+		// Beyond the decoding buffers on the stack.
+		{"long", mustRune("=42&method=" + strings.Repeat("x", 1000)), "42", true},
+		{"long unpadded", trimPad(mustRune("=43&method=" + strings.Repeat("y", 1001))), "43", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

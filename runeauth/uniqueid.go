@@ -1,6 +1,7 @@
 package runeauth
 
 import (
+	"bytes"
 	"encoding/base64"
 	"strings"
 )
@@ -16,33 +17,51 @@ import (
 // does not decode or carries no unique id; the rune may still be valid,
 // which only checkrune decides.
 func UniqueID(rune string) (id string, ok bool) {
-	raw, err := base64.URLEncoding.DecodeString(rune)
-	if err != nil {
-		raw, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(rune, "="))
-		if err != nil {
-			return "", false
+	// Runes of a few restrictions decode on the stack; only the id is
+	// copied out.
+	var buf [512]byte
+	raw, ok := decodeRune(buf[:], rune)
+	if !ok || len(raw) <= 32 {
+		return "", false
+	}
+	first, _ := firstRestriction(raw[32:])
+	if len(first) == 0 || first[0] != '=' {
+		return "", false
+	}
+	b := first[1:]
+	if i := bytes.IndexByte(b, '-'); i >= 0 {
+		b = b[:i]
+	}
+	if len(b) == 0 || bytes.ContainsAny(b, "|&\\") {
+		return "", false
+	}
+	return string(b), true
+}
+
+// decodeRune decodes a rune's URL-safe base64, padded or not, into buf
+// when it fits.
+func decodeRune(buf []byte, rune string) ([]byte, bool) {
+	var text [704]byte
+	for _, enc := range []*base64.Encoding{base64.URLEncoding, base64.RawURLEncoding} {
+		s := rune
+		if enc == base64.RawURLEncoding {
+			s = strings.TrimRight(rune, "=")
+		}
+		dst := buf
+		if n := enc.DecodedLen(len(s)); n > len(buf) {
+			dst = make([]byte, n)
+		}
+		src := append(text[:0], s...)
+		if n, err := enc.Decode(dst, src); err == nil {
+			return dst[:n], true
 		}
 	}
-	if len(raw) <= 32 {
-		return "", false
-	}
-	first, _ := firstRestriction(string(raw[32:]))
-	if !strings.HasPrefix(first, "=") {
-		return "", false
-	}
-	id = first[1:]
-	if i := strings.IndexByte(id, '-'); i >= 0 {
-		id = id[:i]
-	}
-	if id == "" || strings.ContainsAny(id, "|&\\") {
-		return "", false
-	}
-	return id, true
+	return nil, false
 }
 
 // firstRestriction returns the restriction text before the first '&'
 // that is not escaped with a backslash.
-func firstRestriction(s string) (string, string) {
+func firstRestriction(s []byte) ([]byte, []byte) {
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case '\\':
@@ -51,7 +70,7 @@ func firstRestriction(s string) (string, string) {
 			return s[:i], s[i+1:]
 		}
 	}
-	return s, ""
+	return s, nil
 }
 
 // maxLoggedIDLen bounds the rune id written to logs: lightningd's ids

@@ -64,6 +64,12 @@ type conn struct {
 	bw  *bufio.Writer
 	tls *tls.ConnectionState
 	buf []byte // response body held before the headers are sent
+	// remote is the client's address, formatted once for all the
+	// connection's requests (http.Request.RemoteAddr).
+	remote string
+	// digits is room for a number being written: a local array would
+	// escape through bufio.Writer.Write to the heap on every response.
+	digits [20]byte
 
 	mu       sync.Mutex // protects the fields below
 	idle     bool       // waiting for the first byte of a request
@@ -110,6 +116,7 @@ func (cn *conn) serve() {
 	}
 	cn.br = bufio.NewReaderSize(cn.src, fastReadBufferSize)
 	cn.bw = bufio.NewWriterSize(cn.nc, fastWriteBufferSize)
+	cn.remote = cn.nc.RemoteAddr().String()
 	for first := true; ; first = false {
 		head, next := cn.readHead(first)
 		switch next {
@@ -257,7 +264,7 @@ func (cn *conn) serveRequest(req *http.Request, headLen int) (keep bool) {
 	cn.s.fastRequests.Add(1)
 	ctx, cancel := context.WithCancel(cn.s.ctx)
 	req = req.WithContext(ctx)
-	req.RemoteAddr = cn.nc.RemoteAddr().String()
+	req.RemoteAddr = cn.remote
 	req.TLS = cn.tls
 	var body *bodyReader
 	if req.ContentLength > 0 {
@@ -423,41 +430,46 @@ func (b *bodyReader) Close() error { return nil }
 
 // parse turns a head that takes the fast path into a request; false sends
 // it to net/http.
+//
+// The head is copied into one string, and the target and every header
+// value are slices of it: one allocation for all of them, where a string
+// per value was most of the fast path's own allocations.
 func (s *Server) parse(head []byte) (*http.Request, bool) {
-	line, rest, _ := bytes.Cut(head, []byte("\r\n"))
-	target, ok := bytes.CutPrefix(line, []byte("POST "))
+	text := string(head)
+	line, rest, _ := strings.Cut(text, "\r\n")
+	target, ok := strings.CutPrefix(line, "POST ")
 	if !ok {
 		return nil, false
 	}
-	target, ok = bytes.CutSuffix(target, []byte(" HTTP/1.1"))
-	if !ok || !bytes.HasPrefix(target, []byte("/v1/")) || !visible(target) {
+	target, ok = strings.CutSuffix(target, " HTTP/1.1")
+	if !ok || !strings.HasPrefix(target, "/v1/") || !visible(target) {
 		return nil, false
 	}
-	u, err := url.ParseRequestURI(string(target))
+	u, err := url.ParseRequestURI(target)
 	if err != nil {
 		return nil, false
 	}
 	req := &http.Request{
-		Method: http.MethodPost, URL: u, RequestURI: string(target),
+		Method: http.MethodPost, URL: u, RequestURI: target,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 	}
-	n := bytes.Count(rest, []byte("\r\n")) - 1 // the last one ends the head
+	n := strings.Count(rest, "\r\n") - 1 // the last one ends the head
 	req.Header = make(http.Header, n)
 	values := make([]string, n)
 	hosts, lengths := 0, 0
 	for i := 0; ; i++ {
-		var l []byte
-		l, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+		var l string
+		l, rest, _ = strings.Cut(rest, "\r\n")
 		if len(l) == 0 {
 			break
 		}
 		// Names, values and Host are checked with net/http's own rules
 		// (httpguts), so that the two paths agree on what is valid.
-		name, raw, ok := bytes.Cut(l, []byte(":"))
-		if !ok || !httpguts.ValidHeaderFieldName(string(name)) {
+		name, raw, ok := strings.Cut(l, ":")
+		if !ok || !httpguts.ValidHeaderFieldName(name) {
 			return nil, false
 		}
-		value := string(bytes.Trim(raw, " \t"))
+		value := strings.Trim(raw, " \t")
 		if !httpguts.ValidHeaderFieldValue(value) {
 			return nil, false
 		}
@@ -499,10 +511,10 @@ func (s *Server) parse(head []byte) (*http.Request, bool) {
 	return req, true
 }
 
-// visible reports whether b is all printable ASCII, no space.
-func visible(b []byte) bool {
-	for _, c := range b {
-		if c <= ' ' || c >= 0x7f {
+// visible reports whether s is all printable ASCII, no space.
+func visible(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
 			return false
 		}
 	}
@@ -542,14 +554,17 @@ func connectionClose(v string) (close, ok bool) {
 }
 
 // canonicalKey returns the canonical form of a header name (a token).
-func canonicalKey(name []byte) string {
+// A name already in canonical form is returned as it is, a slice of the
+// head.
+func canonicalKey(name string) string {
 	var b [64]byte
 	if len(name) > len(b) {
-		return http.CanonicalHeaderKey(string(name))
+		return http.CanonicalHeaderKey(name)
 	}
 	k := b[:len(name)]
 	upper := true
-	for i, c := range name {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
 		switch {
 		case upper && 'a' <= c && c <= 'z':
 			c -= 'a' - 'A'
@@ -561,6 +576,9 @@ func canonicalKey(name []byte) string {
 	}
 	if s, ok := knownKey(k); ok {
 		return s
+	}
+	if string(k) == name {
+		return name
 	}
 	return string(k)
 }

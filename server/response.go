@@ -159,8 +159,7 @@ func (w *response) writeBody(p []byte) {
 	}
 	bw := w.cn.bw
 	if w.chunked {
-		var n [16]byte
-		bw.Write(strconv.AppendInt(n[:0], int64(len(p)), 16))
+		bw.Write(strconv.AppendInt(w.cn.digits[:0], int64(len(p)), 16))
 		bw.WriteString("\r\n")
 		bw.Write(p)
 		_, err := bw.WriteString("\r\n")
@@ -192,9 +191,8 @@ func (w *response) commit(final bool) {
 	switch {
 	case !allowed || w.declared >= 0:
 	case final:
-		var n [20]byte
 		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(n[:0], int64(len(cn.buf)), 10))
+		bw.Write(strconv.AppendInt(cn.digits[:0], int64(len(cn.buf)), 10))
 		bw.WriteString("\r\n")
 	default:
 		w.chunked = true
@@ -217,9 +215,8 @@ func (w *response) commit(final bool) {
 
 func (w *response) writeStatusLine(code int) {
 	bw := w.cn.bw
-	var n [8]byte
 	bw.WriteString("HTTP/1.1 ")
-	bw.Write(strconv.AppendInt(n[:0], int64(code), 10))
+	bw.Write(strconv.AppendInt(w.cn.digits[:0], int64(code), 10))
 	bw.WriteByte(' ')
 	if text := http.StatusText(code); text != "" {
 		bw.WriteString(text)
