@@ -37,8 +37,6 @@ type conn struct {
 	// The context watch of the current call (see watch).
 	mu        sync.Mutex      // protects the fields below, shared with the timer
 	ctx       context.Context // the watched call's context; nil when none
-	gen       uint64          // counts calls, so that a late timer arms nothing
-	armedGen  uint64          // the call the timer was reset for
 	timer     *time.Timer     // arms the watch after watchDelay; nil before the first watched call
 	stop      func() bool     // stops the armed watch; nil when none is armed
 	reused    bool            // taken from the idle set rather than freshly dialled
@@ -69,8 +67,7 @@ func (cn *conn) watch(ctx context.Context) {
 	}
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
-	cn.gen++
-	cn.ctx, cn.armedGen = ctx, cn.gen
+	cn.ctx = ctx
 	if cn.timer == nil {
 		cn.timer = time.AfterFunc(watchDelay, cn.arm)
 		return
@@ -78,12 +75,13 @@ func (cn *conn) watch(ctx context.Context) {
 	cn.timer.Reset(watchDelay)
 }
 
-// arm starts the context watch of the call the timer was reset for, if that
-// call is still running.
+// arm starts the context watch of the running call, if there is one. A
+// timer of an earlier call that fires late can only arm the next call's
+// watch early, which is harmless.
 func (cn *conn) arm() {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
-	if cn.ctx == nil || cn.gen != cn.armedGen || cn.stop != nil {
+	if cn.ctx == nil || cn.stop != nil {
 		return
 	}
 	nc := cn.nc
@@ -101,7 +99,6 @@ func (cn *conn) unwatch() bool {
 		cn.mu.Unlock()
 		return true
 	}
-	cn.gen++
 	stop := cn.stop
 	cn.ctx, cn.stop = nil, nil
 	cn.mu.Unlock()
