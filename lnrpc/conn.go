@@ -29,18 +29,18 @@ const (
 // time. Its buffers and response state are reused across calls, which is what
 // keeps a Call to one allocation.
 type conn struct {
-	nc   net.Conn
-	br   *bufio.Reader
-	bw   *bufio.Writer
-	resp response // state of the response being read
+	nc        net.Conn
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	resp      response  // state of the response being read
+	reused    bool      // taken from the idle set rather than freshly dialled
+	idleSince time.Time // when it was returned to the idle set
 
 	// The context watch of the current call (see watch).
-	mu        sync.Mutex      // protects the fields below, shared with the timer
-	ctx       context.Context // the watched call's context; nil when none
-	timer     *time.Timer     // arms the watch after watchDelay; nil before the first watched call
-	stop      func() bool     // stops the armed watch; nil when none is armed
-	reused    bool            // taken from the idle set rather than freshly dialled
-	idleSince time.Time       // when it was returned to the idle set
+	mu    sync.Mutex      // protects the fields below, shared with the timer
+	ctx   context.Context // the watched call's context; nil when none
+	timer *time.Timer     // arms the watch after watchDelay; nil before the first watched call
+	stop  func() bool     // stops the armed watch; nil when none is armed
 }
 
 func newConn(nc net.Conn) *conn {
