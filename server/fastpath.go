@@ -71,15 +71,20 @@ type conn struct {
 	// escape through bufio.Writer.Write to the heap on every response.
 	digits [20]byte
 
-	mu       sync.Mutex // protects the fields below
-	idle     bool       // waiting for the first byte of a request
-	active   bool       // a request is being served
-	gen      uint64     // counts requests, so that a late watch timer is ignored
-	armedGen uint64     // the request the watch timer was armed for
-	cancel   context.CancelFunc
-	watching chan struct{} // non-nil while a watcher runs; closed when it ends
-	aborting bool          // the watcher's read was interrupted on purpose
-	timer    *time.Timer
+	mu     sync.Mutex // protects the fields below
+	idle   bool       // waiting for the first byte of a request
+	active bool       // a request is being served
+	cancel context.CancelFunc
+	// headDeadline: the read deadline readHead set may still be on the
+	// connection, to be cleared before a watcher reads.
+	headDeadline bool
+	watching     chan struct{} // non-nil while a watcher runs; closed when it ends
+	aborting     bool          // the watcher's read was interrupted on purpose
+	// The watch timer (see armWatchLocked).
+	watchable bool      // the request may be watched: it has no body left to read
+	since     time.Time // when it became watchable
+	timer     *time.Timer
+	pending   bool // the timer is set and has not run startWatch yet
 }
 
 // connReader is what the read buffer reads from: a byte the watcher read
@@ -226,7 +231,15 @@ func (cn *conn) readHead(first bool) (head []byte, next int) {
 		}
 		_, _ = cn.br.Discard(n)
 	}
-	_ = cn.nc.SetReadDeadline(time.Now().Add(cn.s.srv.ReadHeaderTimeout))
+	// ReadHeaderTimeout is set only when a read is needed for the head:
+	// a head that came whole with its first bytes needs none. The deadline
+	// left in place is cleared only when something reads on (see begin):
+	// a request that reads nothing and ends within watchDelay, the usual
+	// one, costs one deadline instead of three.
+	headDeadline := first
+	if first {
+		_ = cn.nc.SetReadDeadline(time.Now().Add(cn.s.srv.ReadHeaderTimeout))
+	}
 	for scanned := 0; ; {
 		buf, _ := cn.br.Peek(cn.br.Buffered())
 		if i := bytes.Index(buf[max(scanned-3, 0):], []byte("\r\n\r\n")); i >= 0 {
@@ -234,12 +247,15 @@ func (cn *conn) readHead(first bool) (head []byte, next int) {
 			if end > cn.s.headLimit {
 				break
 			}
-			_ = cn.nc.SetReadDeadline(time.Time{})
 			return buf[:end], headRead
 		}
 		scanned = len(buf)
 		if scanned >= cn.s.headLimit || scanned == cn.br.Size() {
 			break
+		}
+		if !headDeadline {
+			_ = cn.nc.SetReadDeadline(time.Now().Add(cn.s.srv.ReadHeaderTimeout))
+			headDeadline = true
 		}
 		if _, err := cn.br.Peek(scanned + 1); err != nil {
 			// A client that sent part of a head and stopped is cut off, as
@@ -268,6 +284,9 @@ func (cn *conn) serveRequest(req *http.Request, headLen int) (keep bool) {
 	req.TLS = cn.tls
 	var body *bodyReader
 	if req.ContentLength > 0 {
+		// The body is read without the head's deadline: the handler sets
+		// its own.
+		_ = cn.nc.SetReadDeadline(time.Time{})
 		body = &bodyReader{cn: cn, left: req.ContentLength}
 		req.Body = body
 	} else {
@@ -306,12 +325,14 @@ func (cn *conn) serveRequest(req *http.Request, headLen int) (keep bool) {
 }
 
 // begin marks a request active and, when it has no body to read, arms
-// the watch timer.
+// the watch timer. Without a body, the deadline readHead left is still
+// set (serveRequest cleared it for a body): the watcher clears it before
+// it reads.
 func (cn *conn) begin(cancel context.CancelFunc, bodyDone bool) {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
-	cn.gen++
 	cn.active, cn.cancel = true, cancel
+	cn.headDeadline = bodyDone
 	if bodyDone {
 		cn.armWatchLocked()
 	}
@@ -327,10 +348,19 @@ func (cn *conn) bodyDone() {
 	}
 }
 
-// armWatchLocked (re)starts the connection's one watch timer for the
-// current request.
+// armWatchLocked makes the current request watchable from now: its
+// watcher starts once it has run watchDelay more. The connection's one
+// timer is not stopped when a request ends nor reset for every request:
+// when it fires during a request that became watchable less than
+// watchDelay ago, startWatch sets it again for the rest of that delay, so
+// a busy connection's timer fires about once per watchDelay instead of
+// being reset and stopped once per request.
 func (cn *conn) armWatchLocked() {
-	cn.armedGen = cn.gen
+	cn.watchable, cn.since = true, time.Now()
+	if cn.pending {
+		return
+	}
+	cn.pending = true
 	if cn.timer == nil {
 		cn.timer = time.AfterFunc(watchDelay, cn.startWatch)
 		return
@@ -338,13 +368,23 @@ func (cn *conn) armWatchLocked() {
 	cn.timer.Reset(watchDelay)
 }
 
-// startWatch starts the watcher if the request it was armed for still
-// runs.
+// startWatch starts the watcher if a watchable request has run watchDelay,
+// or sets the timer again for one that has not yet.
 func (cn *conn) startWatch() {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
-	if !cn.active || cn.gen != cn.armedGen || cn.watching != nil {
+	cn.pending = false
+	if !cn.active || !cn.watchable || cn.watching != nil {
 		return
+	}
+	if left := watchDelay - time.Since(cn.since); left > 0 {
+		cn.pending = true
+		cn.timer.Reset(left)
+		return
+	}
+	if cn.headDeadline {
+		_ = cn.nc.SetReadDeadline(time.Time{})
+		cn.headDeadline = false
 	}
 	done := make(chan struct{})
 	cn.watching, cn.aborting = done, false
@@ -366,14 +406,11 @@ func (cn *conn) startWatch() {
 	}()
 }
 
-// end stops the watch timer and any watcher, and cancels the request's
-// context.
+// end stops any watcher (the timer finds the request gone when it fires)
+// and cancels the request's context.
 func (cn *conn) end() {
 	cn.mu.Lock()
-	cn.active = false
-	if cn.timer != nil {
-		cn.timer.Stop()
-	}
+	cn.active, cn.watchable = false, false
 	done := cn.watching
 	if done != nil {
 		cn.aborting = true

@@ -274,24 +274,46 @@ func TestFastPathResponses(t *testing.T) {
 // TestFastPathClientGoneCancels: a client that goes away while its
 // request runs cancels the request's context, as with net/http.
 func TestFastPathClientGoneCancels(t *testing.T) {
-	cancelled := make(chan error, 1)
-	started := make(chan struct{})
-	s := serveFast(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		close(started)
-		select {
-		case <-r.Context().Done():
-			cancelled <- nil
-		case <-time.After(10 * time.Second):
-			cancelled <- errors.New("context not cancelled within 10s")
-		}
-	}), Config{})
-	c := dial(t, s)
-	io.WriteString(c, "POST /v1/waitanyinvoice HTTP/1.1\r\nHost: x\r\n\r\n")
-	<-started
-	time.Sleep(2 * watchDelay) // the watcher has started
-	c.Close()
-	if err := <-cancelled; err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name  string
+		quick bool // a quick request first: the watch timer it set is still pending
+	}{
+		{"first request", false},
+		{"after a quick request", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cancelled := make(chan error, 1)
+			started := make(chan struct{})
+			s := serveFast(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/v1/quick" {
+					return
+				}
+				close(started)
+				select {
+				case <-r.Context().Done():
+					cancelled <- nil
+				case <-time.After(10 * time.Second):
+					cancelled <- errors.New("context not cancelled within 10s")
+				}
+			}), Config{})
+			c := dial(t, s)
+			if tc.quick {
+				io.WriteString(c, "POST /v1/quick HTTP/1.1\r\nHost: x\r\n\r\n")
+				res, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				time.Sleep(watchDelay / 2)
+			}
+			io.WriteString(c, "POST /v1/waitanyinvoice HTTP/1.1\r\nHost: x\r\n\r\n")
+			<-started
+			time.Sleep(3 * watchDelay) // the watcher has started
+			c.Close()
+			if err := <-cancelled; err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
@@ -494,5 +516,49 @@ func TestFastPathSlowUnreadBody(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("stalled body cut off after %v; want about 300ms", d)
+	}
+}
+
+// TestFastPathRequestOutlivesHeadDeadlines: the read deadlines for a head
+// (ReadHeaderTimeout for a connection's first request, IdleTimeout for
+// the next) do not reach the request: one that runs past them keeps its
+// context while its client waits, and a body sent after them is read.
+func TestFastPathRequestOutlivesHeadDeadlines(t *testing.T) {
+	const limit = 100 * time.Millisecond
+	s := serveFast(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(3 * limit)
+		if err := r.Context().Err(); err != nil {
+			http.Error(w, "context: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, "body: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, "%s %s", r.URL.Path, body)
+	}), Config{ReadHeaderTimeout: limit, IdleTimeout: limit})
+	c := dial(t, s)
+	br := bufio.NewReader(c)
+	for _, tc := range []struct {
+		name, head, body, want string
+	}{
+		{"first request, no body", "POST /v1/a HTTP/1.1\r\nHost: x\r\n\r\n", "", "/v1/a "},
+		{"next request, no body", "POST /v1/b HTTP/1.1\r\nHost: x\r\n\r\n", "", "/v1/b "},
+		{"body sent late", "POST /v1/c HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n", "late", "/v1/c late"},
+	} {
+		io.WriteString(c, tc.head)
+		if tc.body != "" {
+			time.Sleep(2 * limit)
+			io.WriteString(c, tc.body)
+		}
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK || string(body) != tc.want {
+			t.Errorf("%s: %d %q; want 200 %q", tc.name, res.StatusCode, body, tc.want)
+		}
 	}
 }
