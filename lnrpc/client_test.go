@@ -411,6 +411,18 @@ func TestContextCancel(t *testing.T) {
 			_, err := c.Call(ctx, "hang", nil)
 			return err
 		}, context.Canceled, true},
+		{"cancelled while an earlier call's timer is set", 1, func(ctx context.Context, c *Client) error {
+			// The one connection's timer, set by the echo, fires before
+			// the hang has run watchDelay: it must be set again, not lost.
+			if _, err := c.Call(ctx, "echo", nil); err != nil {
+				return fmt.Errorf("echo: %w", err)
+			}
+			time.Sleep(watchDelay / 2)
+			ctx, cancel := context.WithCancel(ctx)
+			time.AfterFunc(watchDelay/10, cancel)
+			_, err := c.Call(ctx, "hang", nil)
+			return err
+		}, context.Canceled, true},
 		{"already cancelled", 0, func(ctx context.Context, c *Client) error {
 			ctx, cancel := context.WithCancel(ctx)
 			cancel()
@@ -451,7 +463,14 @@ func TestContextCancel(t *testing.T) {
 			c := newClient(t, path, Config{MaxConns: tt.maxConns})
 			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 			defer cancel()
-			err := tt.run(ctx, c)
+			done := make(chan error, 1)
+			go func() { done <- tt.run(ctx, c) }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the call did not end within 5s of its context's end")
+			}
 			if !errors.Is(err, tt.want) || errors.Is(err, ErrUnavailable) {
 				t.Fatalf("got error %v; want %v and not ErrUnavailable", err, tt.want)
 			}

@@ -37,10 +37,12 @@ type conn struct {
 	idleSince time.Time // when it was returned to the idle set
 
 	// The context watch of the current call (see watch).
-	mu    sync.Mutex      // protects the fields below, shared with the timer
-	ctx   context.Context // the watched call's context; nil when none
-	timer *time.Timer     // arms the watch after watchDelay; nil before the first watched call
-	stop  func() bool     // stops the armed watch; nil when none is armed
+	mu      sync.Mutex      // protects the fields below, shared with the timer
+	ctx     context.Context // the watched call's context; nil when none
+	since   time.Time       // when the watched call began
+	timer   *time.Timer     // runs arm; nil before the first watched call
+	pending bool            // the timer is set and has not run arm yet
+	stop    func() bool     // stops the armed watch; nil when none is armed
 }
 
 func newConn(nc net.Conn) *conn {
@@ -55,19 +57,28 @@ func newConn(nc net.Conn) *conn {
 // the connection by moving its deadline into the past, once the call has run
 // for watchDelay. Most calls end well before that, and a context.AfterFunc
 // per call (an allocation of a context, two closures and an entry in the
-// parent's children map, then its removal) was most of a call's own cost;
-// the connection's one timer is only reset. A cancellation therefore takes
-// effect at most watchDelay late, which no caller can tell from lightningd
-// being a little slow: a cancelled context is still refused before the
-// request is sent, and a call waiting for a free connection stops at once.
-// A context that can never be cancelled costs nothing.
+// parent's children map, then its removal) was most of a call's own cost.
+// The connection has one timer instead, which is not stopped when a call
+// ends nor reset for every call: when it fires during a call that began
+// less than watchDelay ago, it is set again for the rest of that call's
+// delay, so a busy connection's timer fires about once per watchDelay
+// rather than being reset and stopped twice per request. A cancellation
+// therefore takes effect at most watchDelay late (and a timer's latency),
+// which no caller can tell from lightningd being a little slow: a cancelled
+// context is still refused before the request is sent, and a call waiting
+// for a free connection stops at once. A context that can never be
+// cancelled costs nothing.
 func (cn *conn) watch(ctx context.Context) {
 	if ctx.Done() == nil {
 		return
 	}
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
-	cn.ctx = ctx
+	cn.ctx, cn.since = ctx, time.Now()
+	if cn.pending {
+		return
+	}
+	cn.pending = true
 	if cn.timer == nil {
 		cn.timer = time.AfterFunc(watchDelay, cn.arm)
 		return
@@ -75,13 +86,19 @@ func (cn *conn) watch(ctx context.Context) {
 	cn.timer.Reset(watchDelay)
 }
 
-// arm starts the context watch of the running call, if there is one. A
-// timer of an earlier call that fires late can only arm the next call's
-// watch early, which is harmless.
+// arm starts the context watch of the running call once it has run for
+// watchDelay, setting the timer again when it has not yet; with no call
+// running, the timer stays off until the next one.
 func (cn *conn) arm() {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
+	cn.pending = false
 	if cn.ctx == nil || cn.stop != nil {
+		return
+	}
+	if left := watchDelay - time.Since(cn.since); left > 0 {
+		cn.pending = true
+		cn.timer.Reset(left)
 		return
 	}
 	nc := cn.nc
@@ -92,7 +109,7 @@ func (cn *conn) arm() {
 
 // unwatch ends the context watch. It reports false when the context already
 // fired, in which case the deadline may be set and the connection must be
-// discarded.
+// discarded. The timer is left as it is (see watch).
 func (cn *conn) unwatch() bool {
 	cn.mu.Lock()
 	if cn.ctx == nil {
@@ -102,7 +119,6 @@ func (cn *conn) unwatch() bool {
 	stop := cn.stop
 	cn.ctx, cn.stop = nil, nil
 	cn.mu.Unlock()
-	cn.timer.Stop()
 	if stop == nil {
 		return true
 	}
