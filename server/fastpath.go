@@ -175,6 +175,17 @@ func (cn *conn) handOff() {
 	}
 }
 
+// abort cancels the running request's context, for Shutdown once its
+// time is up (after it set Server.aborted, which begin reads under the
+// same lock: no request starting later escapes).
+func (cn *conn) abort() {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.cancel != nil {
+		cn.cancel()
+	}
+}
+
 // close closes the connection, for Shutdown once its time is up.
 func (cn *conn) close() {
 	cn.mu.Lock()
@@ -278,7 +289,7 @@ func (cn *conn) readHead(first bool) (head []byte, next int) {
 func (cn *conn) serveRequest(req *http.Request, headLen int) (keep bool) {
 	_, _ = cn.br.Discard(headLen)
 	cn.s.fastRequests.Add(1)
-	ctx, cancel := context.WithCancel(cn.s.ctx)
+	ctx, cancel := context.WithCancel(context.Background()) // see Server.ctx
 	req = req.WithContext(ctx)
 	req.RemoteAddr = cn.remote
 	req.TLS = cn.tls
@@ -332,6 +343,9 @@ func (cn *conn) begin(cancel context.CancelFunc, bodyDone bool) {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
 	cn.active, cn.cancel = true, cancel
+	if cn.s.aborted.Load() {
+		cancel()
+	}
 	cn.headDeadline = bodyDone
 	if bodyDone {
 		cn.armWatchLocked()

@@ -562,3 +562,70 @@ func TestFastPathRequestOutlivesHeadDeadlines(t *testing.T) {
 		}
 	}
 }
+
+// TestFastPathAbort: once Shutdown gives up, a running request's context
+// is cancelled (abort), and so is that of one that begins later.
+func TestFastPathAbort(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		abortedFirst bool
+	}{
+		{"running when Shutdown gives up", false},
+		{"beginning after", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cn := &conn{s: &Server{}}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.abortedFirst {
+				cn.s.aborted.Store(true)
+			}
+			cn.begin(cancel, false)
+			if !tc.abortedFirst {
+				if ctx.Err() != nil {
+					t.Fatal("context cancelled before the abort")
+				}
+				cn.s.aborted.Store(true)
+				cn.abort()
+			}
+			if ctx.Err() == nil {
+				t.Error("context not cancelled")
+			}
+		})
+	}
+}
+
+// TestFastPathShutdownGivesUp: a request still running when Shutdown's
+// time is up sees its context cancelled, and Shutdown reports the timeout.
+func TestFastPathShutdownGivesUp(t *testing.T) {
+	started := make(chan struct{})
+	cancelled := make(chan bool, 1)
+	s, err := Listen(Config{Addr: "127.0.0.1:0", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		select {
+		case <-r.Context().Done():
+			cancelled <- true
+		case <-time.After(10 * time.Second):
+			cancelled <- false
+		}
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve() }()
+	c := dial(t, s)
+	io.WriteString(c, "POST /v1/waitanyinvoice HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown: %v; want %v", err, context.DeadlineExceeded)
+	}
+	if !<-cancelled {
+		t.Error("the running request's context was not cancelled")
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}

@@ -57,8 +57,14 @@ type Server struct {
 	srv     *http.Server     // serves handed-off connections
 	handoff *handoffListener // how they reach srv
 
-	ctx    context.Context // base of every fast-path request's context
-	cancel context.CancelFunc
+	// ctx ends TLS handshakes when Shutdown gives up waiting. Requests'
+	// contexts are not its children (registering each with one parent
+	// serialised every request on the parent's lock): aborted tells
+	// begin to cancel a request at once, and Shutdown cancels those
+	// running itself.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	aborted atomic.Bool
 
 	closing atomic.Bool
 	mu      sync.Mutex // protects conns
@@ -212,9 +218,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-drained:
 	case <-ctx.Done():
 		err = ctx.Err()
+		s.aborted.Store(true)
 		s.cancel()
 		s.mu.Lock()
 		for cn := range s.conns {
+			cn.abort()
 			cn.close()
 		}
 		s.mu.Unlock()
