@@ -391,6 +391,15 @@ func TestReconnect(t *testing.T) {
 	}
 }
 
+// hangCancelledEarly makes a call that lightningd never answers, with a
+// context cancelled well before the call's watch is armed.
+func hangCancelledEarly(ctx context.Context, c *Client) error {
+	ctx, cancel := context.WithCancel(ctx)
+	time.AfterFunc(watchDelay/10, cancel)
+	_, err := c.Call(ctx, "hang", nil)
+	return err
+}
+
 func TestContextCancel(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -406,10 +415,7 @@ func TestContextCancel(t *testing.T) {
 		{"cancelled before the watch is armed", 0, func(ctx context.Context, c *Client) error {
 			// The watch starts after watchDelay: a context that ends first
 			// still interrupts the call then.
-			ctx, cancel := context.WithCancel(ctx)
-			time.AfterFunc(watchDelay/10, cancel)
-			_, err := c.Call(ctx, "hang", nil)
-			return err
+			return hangCancelledEarly(ctx, c)
 		}, context.Canceled, true},
 		{"cancelled while an earlier call's timer is set", 1, func(ctx context.Context, c *Client) error {
 			// The one connection's timer, set by the echo, fires before
@@ -418,10 +424,7 @@ func TestContextCancel(t *testing.T) {
 				return fmt.Errorf("echo: %w", err)
 			}
 			time.Sleep(watchDelay / 2)
-			ctx, cancel := context.WithCancel(ctx)
-			time.AfterFunc(watchDelay/10, cancel)
-			_, err := c.Call(ctx, "hang", nil)
-			return err
+			return hangCancelledEarly(ctx, c)
 		}, context.Canceled, true},
 		{"already cancelled", 0, func(ctx context.Context, c *Client) error {
 			ctx, cancel := context.WithCancel(ctx)

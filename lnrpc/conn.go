@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/clnrest/clnrest/internal/overdue"
 )
 
 const (
@@ -37,20 +39,20 @@ type conn struct {
 	idleSince time.Time // when it was returned to the idle set
 
 	// The context watch of the current call (see watch).
-	mu      sync.Mutex      // protects the fields below, shared with the timer
-	ctx     context.Context // the watched call's context; nil when none
-	since   time.Time       // when the watched call began
-	timer   *time.Timer     // runs arm; nil before the first watched call
-	pending bool            // the timer is set and has not run arm yet
-	stop    func() bool     // stops the armed watch; nil when none is armed
+	mu    sync.Mutex      // protects the fields below, shared with the timer
+	ctx   context.Context // the watched call's context; nil when none
+	timer overdue.Timer   // runs arm once the call has run watchDelay
+	stop  func() bool     // stops the armed watch; nil when none is armed
 }
 
 func newConn(nc net.Conn) *conn {
-	return &conn{
+	cn := &conn{
 		nc: nc,
 		br: bufio.NewReaderSize(nc, readBufferSize),
 		bw: bufio.NewWriterSize(nc, writeBufferSize),
 	}
+	cn.timer.Init(watchDelay, cn.arm)
+	return cn
 }
 
 // watch makes a cancellation of ctx interrupt any blocked read or write on
@@ -58,11 +60,8 @@ func newConn(nc net.Conn) *conn {
 // for watchDelay. Most calls end well before that, and a context.AfterFunc
 // per call (an allocation of a context, two closures and an entry in the
 // parent's children map, then its removal) was most of a call's own cost.
-// The connection has one timer instead, which is not stopped when a call
-// ends nor reset for every call: when it fires during a call that began
-// less than watchDelay ago, it is set again for the rest of that call's
-// delay, so a busy connection's timer fires about once per watchDelay
-// rather than being reset and stopped twice per request. A cancellation
+// The connection has one overdue.Timer instead, which costs no timer
+// operation per call. A cancellation
 // therefore takes effect at most watchDelay late (and a timer's latency),
 // which no caller can tell from lightningd being a little slow: a cancelled
 // context is still refused before the request is sent, and a call waiting
@@ -74,31 +73,16 @@ func (cn *conn) watch(ctx context.Context) {
 	}
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
-	cn.ctx, cn.since = ctx, time.Now()
-	if cn.pending {
-		return
-	}
-	cn.pending = true
-	if cn.timer == nil {
-		cn.timer = time.AfterFunc(watchDelay, cn.arm)
-		return
-	}
-	cn.timer.Reset(watchDelay)
+	cn.ctx = ctx
+	cn.timer.Start()
 }
 
 // arm starts the context watch of the running call once it has run for
-// watchDelay, setting the timer again when it has not yet; with no call
-// running, the timer stays off until the next one.
+// watchDelay.
 func (cn *conn) arm() {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
-	cn.pending = false
-	if cn.ctx == nil || cn.stop != nil {
-		return
-	}
-	if left := watchDelay - time.Since(cn.since); left > 0 {
-		cn.pending = true
-		cn.timer.Reset(left)
+	if !cn.timer.Fired(cn.ctx != nil && cn.stop == nil) {
 		return
 	}
 	nc := cn.nc

@@ -35,6 +35,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/clnrest/clnrest/internal/overdue"
 )
 
 const (
@@ -80,11 +82,8 @@ type conn struct {
 	headDeadline bool
 	watching     chan struct{} // non-nil while a watcher runs; closed when it ends
 	aborting     bool          // the watcher's read was interrupted on purpose
-	// The watch timer (see armWatchLocked).
-	watchable bool      // the request may be watched: it has no body left to read
-	since     time.Time // when it became watchable
-	timer     *time.Timer
-	pending   bool // the timer is set and has not run startWatch yet
+	watchable    bool          // the request may be watched: it has no body left to read
+	timer        overdue.Timer // runs startWatch once the request has been watchable watchDelay
 }
 
 // connReader is what the read buffer reads from: a byte the watcher read
@@ -106,6 +105,7 @@ func (r *connReader) Read(p []byte) (int, error) {
 func (s *Server) newConn(nc net.Conn) *conn {
 	src := &connReader{nc: nc}
 	cn := &conn{s: s, nc: nc, src: src}
+	cn.timer.Init(watchDelay, cn.startWatch)
 	if !s.track(cn) {
 		return nil
 	}
@@ -247,7 +247,7 @@ func (cn *conn) readHead(first bool) (head []byte, next int) {
 	// left in place is cleared only when something reads on (see begin):
 	// a request that reads nothing and ends within watchDelay, the usual
 	// one, costs one deadline instead of three.
-	headDeadline := first
+	deadlineSet := first
 	if first {
 		_ = cn.nc.SetReadDeadline(time.Now().Add(cn.s.srv.ReadHeaderTimeout))
 	}
@@ -264,9 +264,9 @@ func (cn *conn) readHead(first bool) (head []byte, next int) {
 		if scanned >= cn.s.headLimit || scanned == cn.br.Size() {
 			break
 		}
-		if !headDeadline {
+		if !deadlineSet {
 			_ = cn.nc.SetReadDeadline(time.Now().Add(cn.s.srv.ReadHeaderTimeout))
-			headDeadline = true
+			deadlineSet = true
 		}
 		if _, err := cn.br.Peek(scanned + 1); err != nil {
 			// A client that sent part of a head and stopped is cut off, as
@@ -364,36 +364,18 @@ func (cn *conn) bodyDone() {
 
 // armWatchLocked makes the current request watchable from now: its
 // watcher starts once it has run watchDelay more. The connection's one
-// timer is not stopped when a request ends nor reset for every request:
-// when it fires during a request that became watchable less than
-// watchDelay ago, startWatch sets it again for the rest of that delay, so
-// a busy connection's timer fires about once per watchDelay instead of
-// being reset and stopped once per request.
+// overdue.Timer costs no timer operation per request.
 func (cn *conn) armWatchLocked() {
-	cn.watchable, cn.since = true, time.Now()
-	if cn.pending {
-		return
-	}
-	cn.pending = true
-	if cn.timer == nil {
-		cn.timer = time.AfterFunc(watchDelay, cn.startWatch)
-		return
-	}
-	cn.timer.Reset(watchDelay)
+	cn.watchable = true
+	cn.timer.Start()
 }
 
-// startWatch starts the watcher if a watchable request has run watchDelay,
-// or sets the timer again for one that has not yet.
+// startWatch starts the watcher once a watchable request has run
+// watchDelay.
 func (cn *conn) startWatch() {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
-	cn.pending = false
-	if !cn.active || !cn.watchable || cn.watching != nil {
-		return
-	}
-	if left := watchDelay - time.Since(cn.since); left > 0 {
-		cn.pending = true
-		cn.timer.Reset(left)
+	if !cn.timer.Fired(cn.active && cn.watchable && cn.watching == nil) {
 		return
 	}
 	if cn.headDeadline {
