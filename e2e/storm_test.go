@@ -185,17 +185,17 @@ func storm(t *testing.T, e *env, healthy []*sioClient, total int) (sent, deliver
 // disconnected, each for being too slow or missing pings.
 func checkStormDisconnects(t *testing.T, e *env, stalled int) {
 	t.Helper()
-	dropped := 0
+	var lines []string
 	for _, l := range e.node.Plugin.Logs() {
 		if strings.Contains(l, "Socket.IO client disconnected") {
-			dropped++
+			lines = append(lines, l)
 			if !strings.Contains(l, `reason="too slow:`) && !strings.Contains(l, `reason="ping timeout"`) {
 				t.Errorf("disconnect: got %s; want reason too slow or ping timeout", l)
 			}
 		}
 	}
-	if dropped != stalled {
-		t.Errorf("disconnects logged: got %d; want %d", dropped, stalled)
+	if len(lines) != stalled {
+		t.Errorf("disconnects logged: got %d; want %d:\n%s", len(lines), stalled, strings.Join(lines, "\n"))
 	}
 }
 

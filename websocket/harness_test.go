@@ -162,6 +162,8 @@ type rawOptions struct {
 // test controls exactly when it reads.
 type rawClient struct {
 	conn *gws.Conn
+	// Open is the server's Engine.IO OPEN packet: "0{...}".
+	Open string
 	// Connect is the server's answer to CONNECT: "40{...}" or "44{...}".
 	Connect string
 }
@@ -189,10 +191,9 @@ func dialRaw(ctx context.Context, base string, o rawOptions) (*rawClient, error)
 	}
 	_ = resp.Body.Close()
 	c := &rawClient{conn: conn}
-	open, err := c.read(ctx)
-	if err != nil || !strings.HasPrefix(open, "0{") {
+	if c.Open, err = c.read(ctx); err != nil || !strings.HasPrefix(c.Open, "0{") {
 		conn.Close()
-		return nil, fmt.Errorf("reading OPEN packet: got %q, %v", open, err)
+		return nil, fmt.Errorf("reading OPEN packet: got %q, %v", c.Open, err)
 	}
 	if err := conn.WriteMessage(gws.TextMessage, []byte("40"+o.auth)); err != nil {
 		conn.Close()

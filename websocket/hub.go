@@ -66,6 +66,10 @@ type Config struct {
 	// blacklisted rune, say). Each recheck counts as a use of the rune
 	// for rate= restrictions. Zero means never.
 	Recheck time.Duration
+
+	// heartbeat is Engine.IO's ping interval and timeout, which tests
+	// shorten; zero means 25 s and 20 s.
+	heartbeat heartbeat
 }
 
 // Hub is the Socket.IO server. Its zero value is not usable; create it
@@ -132,7 +136,7 @@ func New(cfg Config) (*Hub, error) {
 		h.stall = 0
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
-	sio, err := newSIOServer(sioEvents{admit: h.admit, joined: h.joined, left: h.left})
+	sio, err := newSIOServer(sioEvents{admit: h.admit, joined: h.joined, left: h.left}, cfg.heartbeat)
 	if err != nil {
 		h.cancel()
 		return nil, fmt.Errorf("creating Socket.IO hub: %w", err)

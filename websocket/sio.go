@@ -18,9 +18,11 @@ import (
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
-// This file is the only one that knows the Socket.IO library. It is a
-// single-maintainer port with a large dependency tree; keeping it behind
-// sioServer and peer means it can be replaced without touching the hub.
+// This file is the only one that knows the Socket.IO library, apart
+// from the two workarounds for its bugs beside it (unpin.go and
+// heartbeat.go). It is a single-maintainer port with a large dependency
+// tree; keeping it behind sioServer and peer means it can be replaced
+// without touching the hub.
 
 const (
 	// maxClientPayload bounds what a client may send in one message or
@@ -35,7 +37,19 @@ const (
 	disconnectGrace = 2 * time.Second
 	// disconnectPacket is Socket.IO's DISCONNECT for namespace "/".
 	disconnectPacket = "1"
+	// pingInterval and pingTimeout are Engine.IO's heartbeat, as
+	// python-socketio (upstream clnrest's server) has it: a PING every
+	// 25 s, and the session ends unless its PONG comes within 20 s.
+	// Clients read both from the handshake.
+	pingInterval = 25 * time.Second
+	pingTimeout  = 20 * time.Second
 )
+
+// heartbeat is the Engine.IO ping interval and timeout; tests shorten
+// them. Zero fields mean pingInterval and pingTimeout.
+type heartbeat struct {
+	interval, timeout time.Duration
+}
 
 // handshake is what a connecting socket presents.
 type handshake struct {
@@ -78,8 +92,16 @@ type sioServer struct {
 	front *front
 }
 
-func newSIOServer(ev sioEvents) (*sioServer, error) {
+func newSIOServer(ev sioEvents, hb heartbeat) (*sioServer, error) {
+	if hb.interval == 0 {
+		hb.interval = pingInterval
+	}
+	if hb.timeout == 0 {
+		hb.timeout = pingTimeout
+	}
 	opts := socket.DefaultServerOptions()
+	opts.SetPingInterval(hb.interval)
+	opts.SetPingTimeout(hb.timeout)
 	opts.SetServeClient(false)
 	opts.SetTransports(types.NewSet(engine.Polling, engine.WebSocket))
 	opts.SetAllowUpgrades(true)
@@ -103,6 +125,7 @@ func newSIOServer(ev sioEvents) (*sioServer, error) {
 		if !ok {
 			return
 		}
+		guardHeartbeat(s.Conn(), hb.timeout)
 		p := peer{s: s}
 		_ = s.On("disconnect", func(reasons ...any) {
 			reason, _ := firstString(reasons)
