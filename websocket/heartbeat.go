@@ -51,6 +51,7 @@ func pingTimeoutTimer(conn engine.Socket) *atomic.Pointer[utils.Timer] {
 
 // pingGuard is the state guardHeartbeat keeps for one session.
 type pingGuard struct {
+	conn    interface{ ReadyState() string } // the engine socket
 	timer   *atomic.Pointer[utils.Timer]
 	timeout time.Duration // the ping timeout: how long a wait can matter
 
@@ -67,7 +68,7 @@ func guardHeartbeat(conn engine.Socket, timeout time.Duration) {
 	if timer == nil {
 		return
 	}
-	g := &pingGuard{timer: timer, timeout: timeout}
+	g := &pingGuard{conn: conn, timer: timer, timeout: timeout}
 	// packetCreate runs in the goroutine sending the packet, before it
 	// is queued, so for a PING before its timeout timer is set.
 	_ = conn.On("packetCreate", func(args ...any) {
@@ -108,8 +109,10 @@ func (g *pingGuard) ponged() {
 		if g.clear(ping, before) {
 			return
 		}
-		if time.Now().After(give) {
-			return // the timer would have fired by now anyway
+		if time.Now().After(give) || g.conn.ReadyState() == "closed" {
+			// The timer would have fired by now anyway, or the session
+			// is over and its ping goroutine may set no timer at all.
+			return
 		}
 		runtime.Gosched()
 		time.Sleep(100 * time.Microsecond)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
+	"github.com/zishang520/socket.io/v3/pkg/utils"
 )
 
 // TestHandshakeHeartbeat checks the heartbeat clients are told: that of
@@ -105,4 +106,86 @@ func TestPongBeforePingTimerSurvives(t *testing.T) {
 	// A client that stops answering is still dropped.
 	_ = c.conn.SetReadDeadline(time.Now()) // ends the reading goroutine
 	th.logs.waitFor(t, interval+timeout+5*time.Second, "Socket.IO client disconnected", `reason="ping timeout"`)
+}
+
+type readyState string
+
+func (r readyState) ReadyState() string { return string(r) }
+
+// TestPingGuard checks which timeout timer a PONG clears.
+func TestPingGuard(t *testing.T) {
+	tests := []struct {
+		name string
+		// run drives the guard; it returns the timer that must be
+		// cleared and the one that must be left set (either may be nil).
+		run func(g *pingGuard, set func() *utils.Timer) (cleared, kept *utils.Timer)
+	}{
+		{"timer set before the PONG", func(g *pingGuard, set func() *utils.Timer) (*utils.Timer, *utils.Timer) {
+			g.pinged()
+			t1 := set()
+			g.ponged()
+			return t1, nil
+		}},
+		{"timer set after the PONG", func(g *pingGuard, set func() *utils.Timer) (*utils.Timer, *utils.Timer) {
+			g.pinged()
+			done := make(chan *utils.Timer)
+			go func() { time.Sleep(30 * time.Millisecond); done <- set() }()
+			g.ponged() // waits for the timer
+			return <-done, nil
+		}},
+		{"no PING pending", func(g *pingGuard, set func() *utils.Timer) (*utils.Timer, *utils.Timer) {
+			g.pinged()
+			set()
+			g.ponged()
+			t2 := set() // as if a later timer were set without a PING
+			g.ponged()
+			return nil, t2
+		}},
+		{"a newer PING's timer", func(g *pingGuard, set func() *utils.Timer) (*utils.Timer, *utils.Timer) {
+			g.pinged()
+			g.mu.Lock()
+			ping, before := g.pings, g.before
+			g.mu.Unlock()
+			g.pinged() // the next PING, before the first set its timer
+			t2 := set()
+			if !g.clear(ping, before) {
+				t.Error("clear for an older PING: got false; want true (nothing to wait for)")
+			}
+			return nil, t2
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var field atomic.Pointer[utils.Timer]
+			g := &pingGuard{conn: readyState("open"), timer: &field, timeout: 2 * time.Second}
+			var fired atomic.Int64
+			set := func() *utils.Timer {
+				tm := utils.SetTimeout(func() { fired.Add(1) }, 100*time.Millisecond)
+				field.Store(tm)
+				return tm
+			}
+			cleared, kept := tt.run(g, set)
+			time.Sleep(200 * time.Millisecond)
+			want := int64(0)
+			if kept != nil {
+				want = 1
+			}
+			if got := fired.Load(); got != want {
+				t.Errorf("timers fired: got %d; want %d (cleared %v, kept %v)", got, want, cleared != nil, kept != nil)
+			}
+		})
+	}
+}
+
+// TestPingGuardGivesUp checks that a PONG does not wait for a timer
+// that a closed session will never set.
+func TestPingGuardGivesUp(t *testing.T) {
+	var field atomic.Pointer[utils.Timer]
+	g := &pingGuard{conn: readyState("closed"), timer: &field, timeout: 10 * time.Second}
+	g.pinged()
+	start := time.Now()
+	g.ponged()
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("ponged on a closed session returned after %s; want at once", d)
+	}
 }
