@@ -175,21 +175,16 @@ func (cn *conn) handOff() {
 	}
 }
 
-// abort cancels the running request's context, for Shutdown once its
-// time is up (after it set Server.aborted, which begin reads under the
-// same lock: no request starting later escapes).
+// abort cancels the running request's context and closes the
+// connection, for Shutdown once its time is up (after it set
+// Server.aborted, which begin reads under the same lock: no request
+// starting later escapes).
 func (cn *conn) abort() {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
 	if cn.cancel != nil {
 		cn.cancel()
 	}
-}
-
-// close closes the connection, for Shutdown once its time is up.
-func (cn *conn) close() {
-	cn.mu.Lock()
-	defer cn.mu.Unlock()
 	_ = cn.nc.Close()
 }
 

@@ -574,7 +574,9 @@ func TestFastPathAbort(t *testing.T) {
 		{"beginning after", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cn := &conn{s: &Server{}}
+			nc, peer := net.Pipe() // abort closes the connection too
+			defer peer.Close()
+			cn := &conn{s: &Server{}, nc: nc}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			if tc.abortedFirst {

@@ -223,7 +223,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Lock()
 		for cn := range s.conns {
 			cn.abort()
-			cn.close()
 		}
 		s.mu.Unlock()
 		<-drained
