@@ -2,11 +2,9 @@ package websocket
 
 import (
 	"reflect"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
 	"github.com/zishang520/socket.io/servers/engine/v3"
@@ -38,15 +36,7 @@ var pingTimerType = reflect.TypeOf(atomic.Pointer[utils.Timer]{})
 // pingTimeoutTimer returns the engine socket's ping timeout timer
 // field, or nil if the library has no such field.
 func pingTimeoutTimer(conn engine.Socket) *atomic.Pointer[utils.Timer] {
-	rv := reflect.ValueOf(conn)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
-		return nil
-	}
-	f := rv.Elem().FieldByName("pingTimeoutTimer")
-	if !f.IsValid() || f.Type() != pingTimerType || !f.CanAddr() {
-		return nil
-	}
-	return (*atomic.Pointer[utils.Timer])(unsafe.Pointer(f.UnsafeAddr()))
+	return (*atomic.Pointer[utils.Timer])(libraryField(conn, "pingTimeoutTimer", pingTimerType))
 }
 
 // pingGuard is the state guardHeartbeat keeps for one session.
@@ -114,7 +104,6 @@ func (g *pingGuard) ponged() {
 			// is over and its ping goroutine may set no timer at all.
 			return
 		}
-		runtime.Gosched()
 		time.Sleep(100 * time.Microsecond)
 	}
 }

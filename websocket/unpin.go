@@ -23,15 +23,27 @@ var queueType = reflect.TypeOf((*queue.Queue)(nil))
 // unpinQueue clears the finalizer of the *queue.Queue in field of the
 // struct v points to, if there is one.
 func unpinQueue(v any, field string) {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+	f := libraryField(v, field, queueType)
+	if f == nil {
 		return
 	}
-	f := rv.Elem().FieldByName(field)
-	if !f.IsValid() || f.Type() != queueType || !f.CanAddr() {
-		return
-	}
-	if q := *(**queue.Queue)(unsafe.Pointer(f.UnsafeAddr())); q != nil {
+	if q := *(**queue.Queue)(f); q != nil {
 		runtime.SetFinalizer(q, nil)
 	}
+}
+
+// libraryField returns the address of the field named name, of type t,
+// of the struct v points to; nil when v is not a pointer to a struct
+// with such a field (another library version). It is how the
+// workarounds here reach the library's unexported state.
+func libraryField(v any, name string, t reflect.Type) unsafe.Pointer {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	f := rv.Elem().FieldByName(name)
+	if !f.IsValid() || f.Type() != t || !f.CanAddr() {
+		return nil
+	}
+	return unsafe.Pointer(f.UnsafeAddr())
 }
