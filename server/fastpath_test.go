@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -622,5 +623,53 @@ func TestFastPathShutdownGivesUp(t *testing.T) {
 	}
 	if !<-cancelled {
 		t.Error("the running request's context was not cancelled")
+	}
+}
+
+// TestFastPathRequestsShareNothing: the requests of one connection reuse
+// the connection's request and header storage, and none sees anything of
+// the one before: not its headers, not the headers its response set.
+func TestFastPathRequestsShareNothing(t *testing.T) {
+	var seen []string
+	var reqs []*http.Request
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		keys := slices.Sorted(maps.Keys(r.Header))
+		seen = append(seen, fmt.Sprintf("%s %s %v host=%s", r.RequestURI, strings.Join(keys, ","), r.Header["X-A"], r.Host))
+		reqs = append(reqs, r)
+		if r.Header.Get("X-First") != "" {
+			w.Header().Set("X-First-Only", "1")
+			w.Header().Set("Content-Length", "5")
+			io.WriteString(w, "first")
+			return
+		}
+		io.WriteString(w, "second request")
+	})
+	s := serveFast(t, h, Config{})
+	c := dial(t, s)
+	io.WriteString(c, "POST /v1/a HTTP/1.1\r\nHost: one\r\nX-First: yes\r\nX-A: 1\r\nX-A: 2\r\nX-Extra: e\r\n\r\n"+
+		"POST /v1/b HTTP/1.1\r\nHost: two\r\nX-A: 3\r\n\r\n")
+	br := bufio.NewReader(c)
+	var got []string
+	for range 2 {
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%q first-only=%q length=%d", body, res.Header.Get("X-First-Only"), res.ContentLength))
+	}
+	want := []string{`"first" first-only="1" length=5`, `"second request" first-only="" length=14`}
+	if !slices.Equal(got, want) {
+		t.Errorf("responses:\n got %q\nwant %q", got, want)
+	}
+	wantSeen := []string{"/v1/a X-A,X-Extra,X-First [1 2] host=one", "/v1/b X-A [3] host=two"}
+	if !slices.Equal(seen, wantSeen) {
+		t.Errorf("the handler saw:\n got %q\nwant %q", seen, wantSeen)
+	}
+	if len(reqs) == 2 && reqs[0] == reqs[1] {
+		t.Error("both requests were the same *http.Request")
 	}
 }
