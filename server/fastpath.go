@@ -294,7 +294,8 @@ func (cn *conn) serveRequest(req *http.Request, headLen int) (keep bool) {
 	_, _ = cn.br.Discard(headLen)
 	cn.s.fastRequests.Add(1)
 	ctx, cancel := context.WithCancel(context.Background()) // see Server.ctx
-	req = req.WithContext(ctx)                              // the one copy this request gets: req is cn.scratch
+	// The one copy of the request it gets: req is cn.scratch.
+	req = req.WithContext(ctx)
 	req.RemoteAddr = cn.remote
 	req.TLS = cn.tls
 	var body *bodyReader
