@@ -66,7 +66,10 @@ func (h *logHandler) WithGroup(name string) slog.Handler {
 // appendAttr writes " key=value", quoting values that contain spaces or
 // quotes so that a line stays unambiguous to read.
 func appendAttr(b *strings.Builder, group string, a slog.Attr) {
-	a.Value = a.Value.Resolve()
+	if a.Value.Kind() == slog.KindLogValuer {
+		// Resolve defers a recover even for plain values: not per attribute.
+		a.Value = a.Value.Resolve()
+	}
 	if a.Equal(slog.Attr{}) {
 		return
 	}

@@ -20,6 +20,9 @@ func TestLogHandler(t *testing.T) {
 			l.With("conn", 3).WithGroup("req").Info("done", "status", 201, slog.Group("rune", "id", "7"))
 		}, "info", "done conn=3 req.status=201 req.rune.id=7"},
 		{"empty value quoted", func(l *slog.Logger) { l.Info("m", "v", "") }, "info", `m v=""`},
+		{"LogValuer resolved", func(l *slog.Logger) {
+			l.Info("m", "secret", redacted("rune-text"), slog.Group("g", "inner", redacted("x")))
+		}, "info", "m secret=[redacted] g.inner=[redacted]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,3 +45,8 @@ func TestLogHandlerLevel(t *testing.T) {
 		t.Errorf("got %q; want the debug line dropped and %q logged", got.Message, "kept")
 	}
 }
+
+// redacted is a slog.LogValuer, as a type hiding a secret from logs is.
+type redacted string
+
+func (redacted) LogValue() slog.Value { return slog.StringValue("[redacted]") }
