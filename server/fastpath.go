@@ -308,11 +308,7 @@ func (cn *conn) serveRequest(req *http.Request, headLen int) (keep bool) {
 	} else {
 		req.Body = http.NoBody
 	}
-	if cn.respHeader == nil {
-		cn.respHeader = make(http.Header, 8)
-	}
-	clear(cn.respHeader)
-	w := &response{cn: cn, req: req, body: body, header: cn.respHeader, declared: -1}
+	w := &response{cn: cn, req: req, body: body, header: reuseHeader(&cn.respHeader, len(cn.respHeader)), declared: -1}
 	cn.begin(cancel, body == nil)
 	defer func() {
 		if v := recover(); v != nil {
@@ -492,20 +488,13 @@ func (cn *conn) parse(head []byte) (*http.Request, bool) {
 		return nil, false
 	}
 	n := strings.Count(rest, "\r\n") - 1 // the last one ends the head
-	if cn.reqHeader == nil {
-		cn.reqHeader = make(http.Header, n)
-	}
-	clear(cn.reqHeader)
-	if cap(cn.headerValues) < n {
-		cn.headerValues = make([]string, n)
-	}
-	values := cn.headerValues[:n]
-	clear(values) // keeps no string of the previous head alive
+	header := reuseHeader(&cn.reqHeader, n)
+	values := reuseValues(&cn.headerValues, n)
 	req := &cn.scratch
 	*req = http.Request{
 		Method: http.MethodPost, URL: u, RequestURI: target,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: cn.reqHeader,
+		Header: header,
 	}
 	hosts, lengths := 0, 0
 	for i := 0; ; i++ {
@@ -560,6 +549,41 @@ func (cn *conn) parse(head []byte) (*http.Request, bool) {
 		return nil, false
 	}
 	return req, true
+}
+
+// maxReusedHeaders bounds the header maps and values a connection keeps
+// between requests: a map keeps the room of its largest contents, and a
+// client sending requests of a thousand headers on many connections
+// must not make each hold that much for its lifetime.
+const maxReusedHeaders = 32
+
+// reuseHeader returns *kept, cleared, for a request of n headers, or a
+// new map when there is none yet; a map for more than maxReusedHeaders
+// is used once and not kept.
+func reuseHeader(kept *http.Header, n int) http.Header {
+	if n > maxReusedHeaders {
+		*kept = nil
+		return make(http.Header, n)
+	}
+	if *kept == nil {
+		*kept = make(http.Header, max(n, 8))
+	}
+	clear(*kept)
+	return *kept
+}
+
+// reuseValues is reuseHeader for the slice the header values are cut from.
+// It is cleared so that it keeps no string of the previous head alive.
+func reuseValues(kept *[]string, n int) []string {
+	if n > maxReusedHeaders {
+		*kept = nil
+		return make([]string, n)
+	}
+	if cap(*kept) < n {
+		*kept = make([]string, n, maxReusedHeaders)
+	}
+	clear((*kept)[:cap(*kept)])
+	return (*kept)[:n]
 }
 
 // visible reports whether s is all printable ASCII, no space.

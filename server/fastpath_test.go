@@ -673,3 +673,80 @@ func TestFastPathRequestsShareNothing(t *testing.T) {
 		t.Error("both requests were the same *http.Request")
 	}
 }
+
+// TestReuseHeader: a connection keeps its header map and values from one
+// request to the next, cleared, but never one sized for a large request.
+func TestReuseHeader(t *testing.T) {
+	small := http.Header{"A": {"1"}, "B": {"2"}}
+	tests := []struct {
+		name     string
+		kept     http.Header
+		n        int
+		wantKept bool // the map returned is the one kept afterwards
+		wantSame bool // and it is the map that was kept before
+	}{
+		{"first request", nil, 3, true, false},
+		{"next request", small, 5, true, true},
+		{"at the bound", small, maxReusedHeaders, true, true},
+		{"large request", small, maxReusedHeaders + 1, false, false},
+		{"large first request", nil, 1000, false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := tc.kept
+			kept := tc.kept
+			got := reuseHeader(&kept, tc.n)
+			if len(got) != 0 {
+				t.Errorf("got a map of %d entries; want it empty", len(got))
+			}
+			got["X"] = []string{"x"} // tell the maps apart
+			if isKept := kept != nil && kept["X"] != nil; isKept != tc.wantKept {
+				t.Errorf("returned map kept: %v; want %v", isKept, tc.wantKept)
+			}
+			if same := before != nil && before["X"] != nil; same != tc.wantSame {
+				t.Errorf("previous map reused: %v; want %v", same, tc.wantSame)
+			}
+			if !tc.wantKept && kept != nil {
+				t.Errorf("kept %v after a large request; want nothing kept", kept)
+			}
+			delete(small, "X")
+			small["A"], small["B"] = []string{"1"}, []string{"2"}
+		})
+	}
+}
+
+func TestReuseValues(t *testing.T) {
+	tests := []struct {
+		name     string
+		kept     []string
+		n        int
+		wantKept bool
+	}{
+		{"first request", nil, 3, true},
+		{"grows within the bound", make([]string, 2), 10, true},
+		{"reuses", []string{"old", "old", "old"}, 2, true},
+		{"large request", make([]string, 4), maxReusedHeaders + 1, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kept := tc.kept
+			got := reuseValues(&kept, tc.n)
+			if len(got) != tc.n || slices.ContainsFunc(got, func(s string) bool { return s != "" }) {
+				t.Errorf("got %q; want %d empty values", got, tc.n)
+			}
+			if tc.wantKept {
+				if cap(kept) < tc.n || &kept[:1][0] != &got[:1][0] {
+					t.Errorf("the values returned are not the ones kept")
+				}
+				if tc.kept != nil && cap(tc.kept) >= tc.n && &tc.kept[0] != &got[0] {
+					t.Errorf("a slice large enough was not reused")
+				}
+				if tc.kept != nil && cap(tc.kept) >= 3 && tc.kept[2] != "" {
+					t.Errorf("stale value %q left beyond the values used", tc.kept[2])
+				}
+			} else if kept != nil {
+				t.Errorf("kept %d values after a large request; want nothing kept", cap(kept))
+			}
+		})
+	}
+}

@@ -31,10 +31,11 @@ type Config struct {
 	// TLS makes the server speak https; nil means plain http.
 	TLS *tls.Config
 	// Handler serves every request. On the fast path a connection reuses
-	// its request's Header map and its response's Header map for the
-	// next request, so the handler must keep neither once ServeHTTP has
-	// returned (nor the request or ResponseWriter, as with net/http);
-	// clnrest's handlers keep nothing of a request.
+	// its request's Header map and its response's Header map (up to
+	// maxReusedHeaders entries) for the next request, so the handler must
+	// keep neither once ServeHTTP has returned (nor the request or
+	// ResponseWriter, as with net/http); clnrest's handlers keep nothing
+	// of a request.
 	Handler http.Handler
 	// Logger receives the server's own errors; nil discards them.
 	Logger *slog.Logger
