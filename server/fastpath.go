@@ -308,6 +308,8 @@ func (cn *conn) serveRequest(req *http.Request, headLen int) (keep bool) {
 	} else {
 		req.Body = http.NoBody
 	}
+	// The response map is sized by what the previous handler set in it: a
+	// handler that set more than maxReusedHeaders leaves nothing kept.
 	w := &response{cn: cn, req: req, body: body, header: reuseHeader(&cn.respHeader, len(cn.respHeader)), declared: -1}
 	cn.begin(cancel, body == nil)
 	defer func() {
@@ -557,9 +559,10 @@ func (cn *conn) parse(head []byte) (*http.Request, bool) {
 // must not make each hold that much for its lifetime.
 const maxReusedHeaders = 32
 
-// reuseHeader returns *kept, cleared, for a request of n headers, or a
-// new map when there is none yet; a map for more than maxReusedHeaders
-// is used once and not kept.
+// reuseHeader returns *kept, cleared, for n entries (a request's header
+// lines, or what the previous response held), or a new map when there is
+// none yet; a map for more than maxReusedHeaders is used once and not
+// kept.
 func reuseHeader(kept *http.Header, n int) http.Header {
 	if n > maxReusedHeaders {
 		*kept = nil
