@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -270,5 +271,46 @@ func TestBareRelay(t *testing.T) {
 				t.Errorf("got %d %s; want %d with %q", resp.StatusCode, body, tt.wantStatus, tt.wantBody)
 			}
 		})
+	}
+}
+
+// TestSyscallCost runs the probe: both figures are measured, a write and
+// the read that takes its bytes back out cost more than one getpid, and
+// the machine line shows them.
+func TestSyscallCost(t *testing.T) {
+	c, err := measureSyscallCost()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Getpid <= 0 || c.WriteRead <= c.Getpid {
+		t.Errorf("got getpid %s, write and read %s; want 0 < getpid < write and read", c.Getpid, c.WriteRead)
+	}
+	b := &bench{syscalls: c}
+	for _, want := range []string{roundDuration(c.Getpid).String(), roundDuration(c.WriteRead).String()} {
+		if line := b.machine(); !strings.Contains(line, want) {
+			t.Errorf("machine line %q does not show %s", line, want)
+		}
+	}
+}
+
+func TestRoundDuration(t *testing.T) {
+	for _, tc := range []struct{ in, want time.Duration }{
+		{831 * time.Nanosecond, 831 * time.Nanosecond},
+		{1288 * time.Nanosecond, 1290 * time.Nanosecond},
+		{3315 * time.Nanosecond, 3320 * time.Nanosecond},
+		{12345 * time.Nanosecond, 12300 * time.Nanosecond},
+	} {
+		if got := roundDuration(tc.in); got != tc.want {
+			t.Errorf("roundDuration(%s) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestMedianPerCallStopsAtAnError(t *testing.T) {
+	broken := errors.New("broken")
+	calls := 0
+	_, err := medianPerCall(func() error { calls++; return broken })
+	if !errors.Is(err, broken) || calls != 1 {
+		t.Errorf("got %v after %d rounds; want the round's error after 1", err, calls)
 	}
 }

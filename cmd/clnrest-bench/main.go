@@ -50,6 +50,7 @@ type bench struct {
 	node     node
 	progress io.Writer
 	table    table
+	syscalls syscallCost // measured before the load (see syscallCost)
 
 	// What the targets are checked against, filled in by the phases.
 	results      map[string]loadResult // throughput rows by rowKey
@@ -138,12 +139,16 @@ func run() error {
 	}
 	defer b.node.Close()
 	b.logf("node: %s", b.node.Name())
-	b.logf("machine: %s", machine())
+	// The probe runs before any load, on a machine as quiet as the run gets.
+	if b.syscalls, err = measureSyscallCost(); err != nil {
+		return err
+	}
+	b.logf("machine: %s", b.machine())
 
 	if err := b.runAll(); err != nil {
 		return err
 	}
-	fmt.Printf("\nclnrest-bench against %s\n%s\n\n", b.node.Name(), machine())
+	fmt.Printf("\nclnrest-bench against %s\n%s\n\n", b.node.Name(), b.machine())
 	b.table.print(os.Stdout)
 	fmt.Println()
 	b.printTargets(os.Stdout)
@@ -185,7 +190,8 @@ func envOr(name, def string) string {
 	return def
 }
 
-// machine describes the CPU and memory the run had.
-func machine() string {
-	return fmt.Sprintf("%d CPUs (%s), %s RAM, %s, %s", runtime.NumCPU(), cpuModel(), totalMemory(), runtime.Version(), runtime.GOARCH)
+// machine describes the CPU and memory the run had, and what a system call
+// cost on it.
+func (b *bench) machine() string {
+	return fmt.Sprintf("%d CPUs (%s), %s RAM, %s, %s; %s", runtime.NumCPU(), cpuModel(), totalMemory(), runtime.Version(), runtime.GOARCH, b.syscalls)
 }
