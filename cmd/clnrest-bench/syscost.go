@@ -13,9 +13,11 @@ import (
 // bare relay, which does little else, is the floor of them all. What a
 // system call costs differs widely between machines; on a virtual machine
 // where it traps to the hypervisor it costs many times what it does on bare
-// metal, and the ratios of the table move with it. syscallCost measures it
-// before the load starts, so that the table says which kind of machine it
-// ran on.
+// metal, and the ratios of the table move with it. measureSyscallCost
+// measures it before the load starts, so that the table says which kind of
+// machine it ran on. (The figures are printed to three significant digits
+// rather than with the table's durCell, whose 0.1 µs steps would show a
+// bare-metal getpid of a few tens of nanoseconds as 0.0 or 0.1 µs.)
 
 // syscallCostRounds and syscallCostCalls size the probe: the median of 5
 // rounds of 20,000 calls takes about a tenth of a second on a machine whose
